@@ -1,0 +1,187 @@
+"""The runner every batch job is built on: arguments → validation → work → exit code.
+
+Jobs subclass `BaseBatchRunner`, declare their flags, validate them, and return a
+`BatchOutcome` from `run_batch`; this class owns logging, the final summary, signals and
+the mapping of outcomes to exit codes, so the three jobs behave alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from enum import IntEnum
+from types import FrameType
+
+from framework.errors import ConfigurationError
+from framework.fileio import write_json
+from framework.jsonl import append_jsonl, existing_output_ids, load_jsonl, read_jsonl, repair_torn_tail
+from framework.locking import LockedError, RunLock
+from framework.progress import progress_bar
+from framework.retry import async_retry_with_backoff, default_is_retryable, retry_with_backoff
+
+from scripts.batch.common import add_common_args, setup_logging
+
+__all__ = [
+    "BaseBatchRunner",
+    "BatchOutcome",
+    "ExitCode",
+    "UsageError",
+    "RunLock",
+    "LockedError",
+    "append_jsonl",
+    "async_retry_with_backoff",
+    "default_is_retryable",
+    "existing_output_ids",
+    "load_jsonl",
+    "progress_bar",
+    "read_jsonl",
+    "repair_torn_tail",
+    "retry_with_backoff",
+    "write_json",
+]
+
+
+class ExitCode(IntEnum):
+    SUCCESS = 0
+    USAGE = 1  # bad flags, missing input, invalid settings, output locked by another run
+    PARTIAL = 2  # some items failed
+    TOTAL = 3  # nothing could be done (every item failed, or the run crashed)
+    INTERRUPTED = 130  # Ctrl-C / SIGTERM, after flushing what was done
+
+
+class UsageError(ConfigurationError):
+    """Raised by `validate_args` (or argparse) for a problem the user can fix by re-running
+    with other arguments."""
+
+
+@dataclass
+class BatchOutcome:
+    """What a job did, counted per item. `skipped` are items done by an earlier run."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    stopped_reason: str | None = None  # the run stopped early (e.g. API quota exhausted)
+    details: dict[str, object] = field(default_factory=dict)
+
+    def exit_code(self) -> ExitCode:
+        if self.failed == 0 and self.stopped_reason is None:
+            return ExitCode.SUCCESS
+        if self.done == 0:
+            return ExitCode.TOTAL
+        return ExitCode.PARTIAL
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse exits 2 on bad flags; our contract says usage errors exit 1."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class BaseBatchRunner:
+    #: shown in --help and used as the logger name
+    name: str = "batch"
+    description: str = ""
+    epilog: str | None = None
+
+    def __init__(self) -> None:
+        self.log = logging.getLogger(f"scripts.batch.{self.name}")
+
+    # -- hooks for jobs ---------------------------------------------------------------
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the job's flags (call `add_common_args` for the shared ones)."""
+        add_common_args(parser)
+
+    def validate_args(self, args: argparse.Namespace) -> None:
+        """Raise `UsageError` for a missing input or a bad flag combination."""
+
+    def run_batch(self, args: argparse.Namespace) -> BatchOutcome:
+        raise NotImplementedError
+
+    def dry_run(self, args: argparse.Namespace) -> BatchOutcome | None:
+        """Report what would be done, writing nothing. Return None if the job has no dry run."""
+        return None
+
+    # -- machinery -----------------------------------------------------------------------
+    def build_parser(self) -> argparse.ArgumentParser:
+        parser = _ArgumentParser(
+            prog=f"python -m scripts.batch.{self.name}",
+            description=self.description,
+            epilog=self.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        self.add_arguments(parser)
+        return parser
+
+    def parse_args(self, argv: list[str] | None = None) -> argparse.Namespace:
+        return self.build_parser().parse_args(argv)
+
+    def run(self, argv: list[str] | None = None) -> int:
+        started = time.monotonic()
+        try:
+            args = self.parse_args(argv)
+        except UsageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            print(f"run 'python -m scripts.batch.{self.name} --help' for usage", file=sys.stderr)
+            return ExitCode.USAGE
+        setup_logging(args.log_level, getattr(args, "log_file", None))
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        outcome = BatchOutcome()
+        try:
+            self.validate_args(args)
+            if getattr(args, "dry_run", False):
+                outcome = self.dry_run(args) or BatchOutcome()
+                self._summary(outcome, started, dry_run=True)
+                return ExitCode.SUCCESS
+            outcome = self.run_batch(args)
+        except (ConfigurationError, LockedError) as exc:
+            self.log.error("%s", exc)
+            return ExitCode.USAGE
+        except (KeyboardInterrupt, _Interrupted):
+            self.log.warning("interrupted: stopped taking new items; finished work is saved")
+            self._summary(outcome, started)
+            return ExitCode.INTERRUPTED
+        except Exception:
+            self.log.exception("the run failed")
+            return ExitCode.TOTAL
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        if outcome.stopped_reason:
+            self.log.error("run stopped early: %s", outcome.stopped_reason)
+        self._summary(outcome, started)
+        return outcome.exit_code()
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        # unwinds like Ctrl-C so `finally` blocks flush outputs and release locks
+        raise _Interrupted()
+
+    def _summary(self, outcome: BatchOutcome, started: float, dry_run: bool = False) -> None:
+        elapsed = time.monotonic() - started
+        handled = outcome.done + outcome.failed
+        rate = handled / elapsed if elapsed > 0 else 0.0
+        prefix = "dry run: " if dry_run else ""
+        # the summary is shown even when --log-level hides INFO: it is the run's result
+        level = max(logging.INFO, logging.getLogger().getEffectiveLevel())
+        self.log.log(
+            level,
+            "%ssummary: done=%d skipped=%d failed=%d elapsed=%.1fs rate=%.2f items/s",
+            prefix,
+            outcome.done,
+            outcome.skipped,
+            outcome.failed,
+            elapsed,
+            rate,
+        )
+
+    @classmethod
+    def main(cls) -> None:
+        sys.exit(int(cls().run()))

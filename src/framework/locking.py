@@ -1,0 +1,84 @@
+"""One writer per output file or store.
+
+A second run that points at the same output fails fast with the holder's pid, host and
+command line, instead of interleaving lines or waiting minutes on SQLite's busy timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+from filelock import FileLock, Timeout
+
+
+class LockedError(RuntimeError):
+    """Another run holds the lock."""
+
+
+class RunLock:
+    """`with RunLock(target): ...` holds `<target>.lock` (or `<dir>/.lock` for a folder).
+
+    The lock is an OS-level lock (flock), so a killed holder releases it automatically;
+    the holder's identity is written beside it only to make the error message useful.
+    """
+
+    def __init__(self, target: str | Path, *, timeout: float = 0.5) -> None:
+        target = Path(target)
+        self.target = target
+        if target.is_dir() or (not target.suffix and not target.exists()):
+            target.mkdir(parents=True, exist_ok=True)
+            self.lock_path = target / ".lock"
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.lock_path = target.with_name(target.name + ".lock")
+        self.info_path = self.lock_path.with_name(self.lock_path.name + ".holder")
+        self._lock = FileLock(str(self.lock_path), timeout=timeout)
+        self._timeout = timeout
+
+    def holder(self) -> str:
+        try:
+            info = json.loads(self.info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "another run (holder unknown)"
+        return (
+            f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')}"
+            f" ({info.get('command', '')})"
+        )
+
+    def acquire(self) -> None:
+        try:
+            self._lock.acquire(timeout=self._timeout)
+        except Timeout:
+            raise LockedError(
+                f"{self.target} is locked by another run: {self.holder()}. Wait for it to finish, or point this run elsewhere."
+            ) from None
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "command": " ".join(sys.argv)[:300],
+        }
+        try:
+            self.info_path.write_text(json.dumps(info), encoding="utf-8")
+        except OSError:
+            pass
+
+    def release(self) -> None:
+        try:
+            self.info_path.unlink()
+        except OSError:
+            pass
+        self._lock.release()
+
+    def __enter__(self) -> "RunLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()
