@@ -55,16 +55,20 @@ class _Ocr:
     job itself always goes through DocumentProcessor.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, direct: bool = False) -> None:
         self._processor = None
         self._rapid = None
+        self.engine = "rapidocr-lines"
+        if direct:
+            return
         try:
             from framework.documents import DocumentProcessor  # type: ignore[attr-defined]
-
-            self._processor = DocumentProcessor()
-            self.engine = "documents"
+            from framework.documents.processor import CACHE_VERSION
         except ImportError:
-            self.engine = "rapidocr-lines"
+            return
+        # No DocumentProcessor cache: this script keeps its own, and the OCR seconds must be real.
+        self._processor = DocumentProcessor(use_cache=False)
+        self.engine = f"documents-v{CACHE_VERSION}"
 
     def __call__(self, path: Path) -> str:
         if self._processor is not None:
@@ -181,11 +185,12 @@ def score(receipt: str, bill: Bill, label: dict, ocr_s: float, extract_s: float)
     )
 
 
-def run(dataset: Path, text_source: str, limit: int | None, date_order: str) -> list[Outcome]:
+def run(dataset: Path, text_source: str, limit: int | None, date_order: str,
+        direct_ocr: bool = False) -> list[Outcome]:
     labels = sorted((dataset / "labels").glob("*.json"))
     if limit:
         labels = labels[:limit]
-    ocr = _Ocr() if text_source == "ocr" else None
+    ocr = _Ocr(direct=direct_ocr) if text_source == "ocr" else None
     if ocr is not None:
         log.info("OCR engine: %s (cache: %s)", ocr.engine, CACHE_DIR / ocr.engine)
     outcomes = []
@@ -204,7 +209,7 @@ def run(dataset: Path, text_source: str, limit: int | None, date_order: str) -> 
     return outcomes
 
 
-def print_report(outcomes: list[Outcome], text_source: str, show_failures: bool) -> None:
+def print_report(outcomes: list[Outcome], text_source: str, show_failures: bool, engine: str = "") -> None:
     n = len(outcomes)
     if show_failures:
         for o in outcomes:
@@ -232,7 +237,8 @@ def print_report(outcomes: list[Outcome], text_source: str, show_failures: bool)
     vendor = sum(o.vendor_ok for o in outcomes)
     ocr_s = sum(o.ocr_seconds for o in outcomes) / n
     ext_s = sum(o.extract_seconds for o in outcomes) / n
-    print(f"SROIE dev, {n} receipts, text source: {text_source}, extractor {EXTRACTOR_VERSION}")
+    print(f"SROIE dev, {n} receipts, text source: {text_source}{f' ({engine})' if engine else ''}, "
+          f"extractor {EXTRACTOR_VERSION}")
     print("| field  | accuracy        |")
     print("|--------|-----------------|")
     print(f"| total  | {pct(total):15} |")
@@ -249,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"SROIE folder with images/, labels/, ocr/ (default: {DEFAULT_DATASET})")
     parser.add_argument("--limit", type=int, default=None, help="only the first N receipts")
     parser.add_argument("--date-order", choices=["DMY", "MDY"], default="DMY")
+    parser.add_argument("--direct-ocr", action="store_true",
+                        help="OCR with rapidocr and this script's own line grouping instead of DocumentProcessor "
+                             "(a second OCR layout, to check the rules do not depend on one)")
     parser.add_argument("--show-failures", action="store_true", help="list every wrong field")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -257,8 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.dataset / "labels").is_dir():
         print(f"dataset not found: {args.dataset} (pass --dataset)", file=sys.stderr)
         return 2
-    outcomes = run(args.dataset, args.text_source, args.limit, args.date_order)
-    print_report(outcomes, args.text_source, args.show_failures)
+    outcomes = run(args.dataset, args.text_source, args.limit, args.date_order, args.direct_ocr)
+    engine = "" if args.text_source != "ocr" else ("rapidocr-lines" if args.direct_ocr else _Ocr().engine)
+    print_report(outcomes, args.text_source, args.show_failures, engine)
     return 0
 
 
