@@ -152,4 +152,10 @@ async def async_retry_with_backoff(
     retrying = AsyncRetrying(
         **_retrying_kwargs(max_attempts, initial_delay, max_delay, is_retryable, log, max_server_wait, sleep)
     )
-    return await retrying(fn)
+
+    # tenacity only awaits coroutine *functions*; a lambda returning a coroutine would come
+    # back un-awaited, so every `fn` is wrapped into one
+    async def attempt() -> T:
+        return await fn()
+
+    return await retrying(attempt)
