@@ -1,0 +1,367 @@
+"""The offline policy reader: common policy sentences -> `PolicyRules`.
+
+It reads the sentences expense policies are written in, one at a time:
+
+    Meals up to INR 1,200 per day.
+    Hotels up to ₹3,500 per night; cab fares are reimbursed at actuals.
+    Cab: Rs 12 per km, actuals or INR 6000/- per month whichever is lower.
+    Alcohol and tobacco are not reimbursable. Original bills are mandatory.
+    Bills must fall within the claim month. Bills older than 60 days are not accepted.
+
+Each sentence is cut into segments at the categories it names ("meals ... and hotels ..."),
+every amount is tied to the period written after it (per day / night / month / km / bill), and
+the phrases "at actuals", "whichever is lower", "with approval", "not reimbursable" set flags
+on the categories of their segment. A short line naming only a category ("Meals:") is a
+heading for the lines under it. Sentences with an amount but no category are reported in
+`PolicyRules.warnings` rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from clients.batch.categories import EXCLUSION_TERMS, find_categories
+from clients.batch.schemas import CategoryRule, PolicyRules, money2
+
+PARSER_NAME = "offline-policy-parser/1"
+
+_CURRENCY_WORDS = {
+    "inr": "INR", "rs": "INR", "rs.": "INR", "₹": "INR", "rupee": "INR", "rupees": "INR", "/-": "INR",
+    "usd": "USD", "$": "USD", "us$": "USD", "eur": "EUR", "€": "EUR", "gbp": "GBP", "£": "GBP",
+}
+_CUR = r"(?:INR|Rs\.?|₹|USD|US\$|\$|EUR|€|GBP|£|Rupees?)"
+_NUM = r"\d{1,3}(?:,\d{2,3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
+_SCALE = r"(?:\s*(?P<scale{n}>lakhs?|lacs?|crores?|k)\b)?"
+_AMOUNT = re.compile(
+    rf"(?P<pre>{_CUR})\s*[:.]?\s*(?P<n1>{_NUM}){_SCALE.format(n=1)}(?:\s*/-)?"
+    rf"|(?P<n2>{_NUM}){_SCALE.format(n=2)}\s*(?P<post>/-|INR|Rupees?|Rs\.?)(?![a-z])",
+    re.IGNORECASE,
+)
+_PERIOD_AFTER = re.compile(
+    r"^\s*(?:/-)?\s*(?:/|per|a|an|each|every|for\s+(?:a|each|every|one))\s*"
+    r"(?P<unit>day|night|month|km|kms|kilomet(?:er|re)s?|bill|receipt|claim|invoice|meal|trip|ride|"
+    r"visit|journey|year|annum|person|head)\b"
+    r"|^\s*(?P<word>daily|monthly|nightly|per\s+diem|p\.?\s?m\.?(?![a-z]))",
+    re.IGNORECASE,
+)
+# a period written before the amount, in the same clause: "Daily meal allowance: Rs 600"
+_PERIOD_BEFORE = re.compile(
+    r"\b(?P<unit>per\s+day|daily|per\s+diem|per\s+night|nightly|per\s+month|monthly|per\s+km|per\s+kilomet(?:er|re)|"
+    r"per\s+bill|per\s+claim|per\s+meal|per\s+trip)\b[^,;.\d]*$",
+    re.IGNORECASE,
+)
+_THRESHOLD_BEFORE = re.compile(r"(above|more than|exceeding|over|beyond|greater than)\s*$", re.IGNORECASE)
+_ACTUALS = re.compile(
+    r"\bat\s+actuals?\b|\bactuals?\b|\bactual\s+(?:basis|cost|costs|amount|fare|fares|expenses?)\b"
+    r"|\breimbursed\s+in\s+full\b|\bfull\s+reimbursement\b",
+    re.IGNORECASE,
+)
+_LOWER = re.compile(r"whichever\s+is\s+(?:lower|less|lesser|minimum|the\s+lowest)|\b(?:lower|lesser)\s+of\b", re.IGNORECASE)
+_APPROVAL = re.compile(
+    r"\b(?:with|requires?|require|subject\s+to|needs?|after|only\s+with)\s+(?:the\s+)?(?:prior\s+|pre-?|advance\s+|"
+    r"manager'?s?\s+|written\s+|management\s+|hod\s+)*approvals?\b|\bpre-?approved\b|\bprior\s+approval\b",
+    re.IGNORECASE,
+)
+_NEGATIVE = re.compile(
+    r"\bnot\s+(?:be\s+)?(?:reimbursable|reimbursed|allowed|permitted|claimable|covered|paid|payable|accepted)\b"
+    r"|\bnon-?reimbursable\b|\bdisallowed\b|\bexcluded\b|\bwill\s+not\s+be\s+(?:paid|reimbursed)\b"
+    r"|\bno\s+reimbursement\b|\bcannot\s+be\s+claimed\b",
+    re.IGNORECASE,
+)
+_EXCLUDING = re.compile(r"\b(?:excluding|exclusive\s+of|except|excl\.?|other\s+than|without)\b", re.IGNORECASE)
+_RECEIPTS = re.compile(
+    r"\b(?:original\s+)?(?:bills?|receipts?|invoices?)\b[^.;]{0,40}?\b(?:are\s+|is\s+)?(?:mandatory|required|compulsory|"
+    r"must\s+be\s+(?:attached|submitted|enclosed|provided))"
+    r"|\b(?:supported|accompanied)\s+by\s+(?:original\s+|valid\s+)?(?:bills|receipts|invoices)\b"
+    r"|\bno\s+(?:bill|receipt)s?\s*,?\s*no\s+(?:claim|reimbursement)\b"
+    r"|\b(?:bills?|receipts?)\s+(?:are\s+)?(?:mandatory|compulsory)\b",
+    re.IGNORECASE,
+)
+_CLAIM_MONTH = re.compile(
+    r"\b(?:claim(?:ed)?|same|current|respective|that)\s+month\b"
+    r"|\bprevious\s+months?\b[^.;]{0,40}\bnot\b",
+    re.IGNORECASE,
+)
+_BILL_WORDS = re.compile(r"\b(?:bills?|receipts?|invoices?|claims?|expenses?|submitted|dated)\b", re.IGNORECASE)
+_AGE = re.compile(
+    r"\b(?:older\s+than|more\s+than|beyond|after|within|exceeding|not\s+later\s+than|over)\s+"
+    r"(?P<n>\d{1,4})\s*(?P<unit>days?|months?|weeks?)\b",
+    re.IGNORECASE,
+)
+_PERIOD_UNITS = {
+    "day": "day", "daily": "day", "perdiem": "day", "night": "night", "nightly": "night",
+    "month": "month", "monthly": "month", "pm": "month", "km": "km", "kms": "km", "kilometer": "km",
+    "kilometre": "km", "kilometers": "km", "kilometres": "km", "year": "year", "annum": "year",
+}
+_BULLET = re.compile(r"^\s*(?:[-*•·▪‣o]\s+|\(?\d{1,2}[.)]\s+|\(?[a-z][.)]\s+)", re.IGNORECASE)
+_ABBREVIATIONS = re.compile(r"\b(Rs|No|e\.g|i\.e|approx|incl|excl|max|min|viz|etc)\.(?=\s*[\w₹])", re.IGNORECASE)
+
+
+@dataclass
+class _Amount:
+    value: Decimal
+    currency: str
+    period: str | None  # day, night, month, km, bill, year or None
+    start: int
+    threshold: bool  # "above INR 5,000": a trigger, not a limit
+
+
+@dataclass
+class _Builder:
+    rule: CategoryRule
+
+    def set_limit(self, attr: str, value: Decimal) -> None:
+        current = getattr(self.rule, attr)
+        # two sentences giving the same limit keep the stricter one
+        setattr(self.rule, attr, value if current is None else min(current, value))
+
+
+def parse_amount_token(match: re.Match[str]) -> tuple[Decimal, str] | None:
+    number = match.group("n1") or match.group("n2")
+    marker = (match.group("pre") or match.group("post") or "").lower()
+    try:
+        value = Decimal(number.replace(",", ""))
+    except InvalidOperation:
+        return None
+    scale = (match.group("scale1") or match.group("scale2") or "").lower()
+    if scale.startswith(("lakh", "lac")):
+        value *= 100_000
+    elif scale.startswith("crore"):
+        value *= 10_000_000
+    elif scale == "k":
+        value *= 1000
+    currency = _CURRENCY_WORDS.get(marker, _CURRENCY_WORDS.get(marker.rstrip("."), "INR"))
+    return value, currency
+
+
+def _find_amounts(text: str) -> list[_Amount]:
+    amounts: list[_Amount] = []
+    for match in _AMOUNT.finditer(text):
+        parsed = parse_amount_token(match)
+        if parsed is None:
+            continue
+        value, currency = parsed
+        period = None
+        after = _PERIOD_AFTER.match(text[match.end() : match.end() + 40])
+        if after:
+            word = re.sub(r"[\s.]", "", (after.group("unit") or after.group("word") or "").lower())
+            period = _PERIOD_UNITS.get(word, "bill")
+        if period is None:
+            before = _PERIOD_BEFORE.search(text[max(0, match.start() - 40) : match.start()])
+            if before:
+                unit = " ".join(before.group("unit").lower().split())
+                unit = "perdiem" if unit == "per diem" else unit.removeprefix("per ")
+                period = _PERIOD_UNITS.get(unit, "bill")
+        threshold = bool(_THRESHOLD_BEFORE.search(text[max(0, match.start() - 20) : match.start()]))
+        amounts.append(_Amount(money2(value), currency, period, match.start(), threshold))
+    return amounts
+
+
+def split_sentences(text: str) -> list[tuple[str, bool]]:
+    """Policy text -> sentences, each with whether it is a bare heading line.
+
+    Lines of one paragraph are joined when a line does not end a sentence and the next
+    continues it (PDF and OCR text wraps lines anywhere)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_BULLET.sub("", line).strip() for line in text.split("\n")]
+    merged: list[str] = []
+    blank_before = True
+    for line in lines:
+        if not line:
+            blank_before = True
+            continue
+        starts_new = blank_before or not merged or _BULLET.match(line) is not None
+        prev = merged[-1] if merged else ""
+        continues = (
+            not starts_new
+            and not re.search(r"[.:;!?]$", prev)
+            and not _is_heading(prev)
+            and (line[0].islower() or line[0].isdigit() or line[0] in "₹$€(/-" or line.lower().startswith(("per ", "rs", "inr")))
+        )
+        if continues:
+            merged[-1] = prev + " " + line
+        else:
+            merged.append(line)
+        blank_before = False
+    sentences: list[tuple[str, bool]] = []
+    for line in merged:
+        if _is_heading(line):
+            sentences.append((line.rstrip(":").strip(), True))
+            continue
+        protected = _ABBREVIATIONS.sub(lambda m: m.group(1) + "\u2024", line)
+        for part in re.split(r"(?<=[.;!?])\s+(?=[A-Z₹(\"'])", protected):
+            part = part.replace("\u2024", ".").strip()
+            if part:
+                sentences.append((part, False))
+    return sentences
+
+
+def _is_heading(line: str) -> bool:
+    words = line.rstrip(":").split()
+    if not words or len(words) > 5 or _AMOUNT.search(line) or re.search(r"[.;!?]$", line):
+        return False
+    return bool(find_categories(line))
+
+
+def _segments(sentence: str) -> list[tuple[list[str], str]]:
+    """Cut a sentence at each category it names; a segment with nothing but its category
+    ("Flights and trains at actuals") shares the rules of the segment after it."""
+    cats = find_categories(sentence)
+    if not cats:
+        return [([], sentence)]
+    starts = [pos for _, _, pos in cats]
+    bounds = [0] + starts[1:] + [len(sentence)]
+    raw: list[tuple[list[str], str]] = []
+    for index, (cid, _, _) in enumerate(cats):
+        raw.append(([cid], sentence[bounds[index] : bounds[index + 1]]))
+    merged: list[tuple[list[str], str]] = []
+    pending: list[str] = []
+    for ids, chunk in raw:
+        if not _has_content(chunk):
+            pending.extend(ids)
+            continue
+        merged.append((pending + ids, chunk))
+        pending = []
+    if pending:
+        if merged:
+            merged[-1] = (merged[-1][0] + pending, merged[-1][1])
+        else:
+            merged.append((pending, sentence))
+    return merged
+
+
+def _has_content(chunk: str) -> bool:
+    return bool(
+        _AMOUNT.search(chunk) or _ACTUALS.search(chunk) or _NEGATIVE.search(chunk) or _APPROVAL.search(chunk)
+        or _LOWER.search(chunk)
+    )
+
+
+def _exclusion_items(text: str) -> list[str]:
+    lowered = text.lower()
+    items = []
+    for item, words in EXCLUSION_TERMS.items():
+        if any(re.search(r"(?<![a-z])" + re.escape(w) + r"(?![a-z])", lowered) for w in words):
+            items.append(item)
+    return items
+
+
+def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRules:
+    """Read policy sentences into `PolicyRules`. Never raises; what it cannot place is listed
+    in `warnings`."""
+    builders: dict[str, _Builder] = {}
+    rules = PolicyRules(currency=default_currency, parser=PARSER_NAME)
+    currencies: list[str] = []
+    heading: list[str] = []
+
+    def builder(cid: str, label: str) -> _Builder:
+        if cid not in builders:
+            builders[cid] = _Builder(CategoryRule(id=cid, label=label))
+        return builders[cid]
+
+    def note(rule: CategoryRule, sentence: str) -> None:
+        if sentence not in rule.sources:
+            rule.sources.append(sentence)
+
+    for sentence, is_heading in split_sentences(text):
+        if is_heading:
+            heading = [cid for cid, _, _ in find_categories(sentence)]
+            continue
+        used = False
+        # --- rules about every bill -------------------------------------------------------
+        if _RECEIPTS.search(sentence):
+            rules.receipts_required = True
+            used = True
+        if _CLAIM_MONTH.search(sentence) and _BILL_WORDS.search(sentence):
+            rules.bills_in_claim_month = True
+            used = True
+        age = _AGE.search(sentence)
+        if age and _BILL_WORDS.search(sentence):
+            n = int(age.group("n"))
+            unit = age.group("unit").lower()
+            days = n * 30 if unit.startswith("month") else n * 7 if unit.startswith("week") else n
+            rules.max_bill_age_days = days if rules.max_bill_age_days is None else min(rules.max_bill_age_days, days)
+            used = True
+        negative = _NEGATIVE.search(sentence)
+        excluding = _EXCLUDING.search(sentence)
+        items = _exclusion_items(sentence)
+        if items and (negative or excluding):
+            for item in items:
+                if item not in rules.excluded_items:
+                    rules.excluded_items.append(item)
+            used = True
+        if used:
+            rules.general_sources.append(sentence)
+
+        # --- rules about categories ---------------------------------------------------------
+        segments = _segments(sentence)
+        if segments == [([], sentence)] and heading:
+            segments = [(list(heading), sentence)]
+        for ids, chunk in segments:
+            amounts = _find_amounts(chunk)
+            for amount in amounts:
+                currencies.append(amount.currency)
+            if not ids:
+                if amounts and not used:
+                    rules.warnings.append(f"amount without a category, not used: {sentence!r}")
+                continue
+            if not _has_content(chunk):
+                continue  # a category only named ("... Travel and Expense Policy") makes no rule
+            labels = {cid: phrase for cid, phrase, _ in find_categories(chunk)}
+            chunk_negative = _NEGATIVE.search(chunk)
+            # "excluding alcohol" in a meals sentence is an exclusion, not a ban on meals
+            bans_category = bool(chunk_negative) and not (items and not _category_before_negative(chunk))
+            for cid in ids:
+                b = builder(cid, labels.get(cid, cid.replace("_", " ")))
+                rule = b.rule
+                note(rule, sentence)
+                if _ACTUALS.search(chunk):
+                    rule.actuals = True
+                if _LOWER.search(chunk):
+                    rule.whichever_is_lower = True
+                if _APPROVAL.search(chunk) and not any(a.threshold for a in amounts):
+                    rule.requires_approval = True
+                if bans_category and not amounts:
+                    rule.not_reimbursable = True
+                for amount in amounts:
+                    if amount.threshold:
+                        rule.approval_above = amount.value
+                        continue
+                    if amount.period in ("day", "night"):
+                        b.set_limit("per_day_limit", amount.value)
+                        if amount.period == "night":
+                            rule.day_unit = "night"
+                    elif amount.period == "month":
+                        b.set_limit("per_month_limit", amount.value)
+                    elif amount.period == "km":
+                        rule.per_km_rate = amount.value
+                    elif amount.period == "year":
+                        rules.warnings.append(f"yearly limits are not enforced: {sentence!r}")
+                    else:
+                        b.set_limit("per_bill_limit", amount.value)
+    if currencies:
+        # the policy's currency is the one its amounts are written in
+        counts = {c: currencies.count(c) for c in currencies}
+        rules.currency = max(sorted(counts), key=lambda c: counts[c])
+        if len(counts) > 1:
+            rules.warnings.append(f"the policy mixes currencies {sorted(counts)}; limits are read as {rules.currency}")
+    rules.categories = [builders[cid].rule for cid in sorted(builders)]
+    for rule in rules.categories:
+        if not (
+            rule.actuals or rule.not_reimbursable or rule.requires_approval or rule.per_bill_limit
+            or rule.per_day_limit or rule.per_month_limit or rule.per_km_rate
+        ):
+            rules.warnings.append(f"category {rule.id!r} is named but has no limit; its bills go to review")
+    return rules
+
+
+def _category_before_negative(chunk: str) -> bool:
+    """'Cab fares for personal trips are not reimbursed' bans cabs; 'Meals excluding alcohol'
+    and 'Alcohol is not reimbursed' do not ban the category named alongside the item."""
+    negative = _NEGATIVE.search(chunk)
+    if not negative:
+        return False
+    head = chunk[: negative.start()]
+    return bool(find_categories(head)) and not _exclusion_items(head)

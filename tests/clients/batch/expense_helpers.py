@@ -1,0 +1,69 @@
+"""Builders for the expense job's unit tests (typed records without reading any file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from clients.batch.engine import EngineInput
+from clients.batch.schemas import (
+    BillRecord,
+    ExclusionHit,
+    ExtractedFields,
+    FieldEvidence,
+    ItemError,
+    Validation,
+)
+
+
+def fields(
+    amount: str | None = "100.00",
+    day: str | None = "2024-10-05",
+    *,
+    bill_type: str = "meals",
+    currency: str = "INR",
+    vendor: str | None = "Vendor",
+    flags: tuple[str, ...] = (),
+    **extra,
+) -> ExtractedFields:
+    evidence = {}
+    if amount is not None:
+        evidence["amount"] = FieldEvidence(confidence=0.9, source_line=f"Total {amount}")
+    if day is not None:
+        evidence["date"] = FieldEvidence(confidence=0.9, source_line=f"Date {day}")
+    return ExtractedFields(
+        bill_type=bill_type,
+        amount=Decimal(amount) if amount is not None else None,
+        currency=currency,
+        date=dt.date.fromisoformat(day) if day else None,
+        vendor=vendor,
+        evidence=evidence,
+        flags=list(flags),
+        extractor="test",
+        **extra,
+    )
+
+
+def item(
+    ref: str,
+    f: ExtractedFields | None,
+    *,
+    employee: str = "emp1",
+    category: str | None = None,
+    validation: Validation | None = None,
+    error: ItemError | None = None,
+    exclusions: list[ExclusionHit] | None = None,
+    same_employee_duplicate: bool = False,
+) -> EngineInput:
+    record = BillRecord(key=ref, sha256=ref, fields=f, error=error, exclusions=exclusions or [])
+    folder, _, file_name = ref.partition("/")
+    return EngineInput(
+        ref=ref,
+        employee=employee,
+        folder_name=folder,
+        file_name=file_name or ref,
+        record=record,
+        category=category if category is not None else (f.bill_type if f else None),
+        validation=validation or Validation(),
+        duplicate_same_employee=same_employee_duplicate,
+    )
