@@ -35,6 +35,8 @@ _KEYWORDS: dict[str, _K] = {
          r"|soup|sandwich|naan|roti|rice|mutton|fish|veg|dessert|ice\s*cream)\b", 1),
         (r"\bdelivery\s*(?:partner|fee|charges?)\b|\bpackaging\s*charges?\b|\brestaurant\s*packaging\b", 2),
         (r"\bservice\s*charge\b", 1), (r"\bbar\b", 1),
+        # in India "Hotel X Bhavan" is a restaurant, not lodging: these names outweigh "hotel"
+        (r"\bbhava?n\b|\bbhawan\b|\budupi\b|\btiffins?\b|\bmess\b|\bsweets\b|\bdarshini\b", 3),
     ],
     "fuel": [
         (r"\bpetrol\b", 4), (r"\bdiesel\b", 4), (r"\bfuel\b", 3), (r"\b(?:litres?|liters?|ltrs?|lit)\b", 2),

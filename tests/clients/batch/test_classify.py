@@ -54,3 +54,11 @@ def test_policy_category_without_builtin_counterpart_competes_with_its_words() -
     text = "ACT Fibernet\nBroadband plan 100 Mbps\nInternet charges for March\nTotal ₹ 1,179.00"
     assert classify_bill(text, ["Meals", "Internet"])[0] == "Internet"
     assert classify_bill(text)[0] == "other"
+
+
+def test_indian_hotel_restaurant_name_is_meals_not_lodging():
+    # C20's meal bill: "Hotel Saravana Bhavan" is a restaurant chain; "Bhavan" outweighs "Hotel"
+    category, _, _ = classify_bill("Hotel Saravana Bhavan\nDate: 13/04/2024\nTotal    INR 420.00")
+    assert category == "meals"
+    lodging, _, _ = classify_bill("Hotel Taj\nRoom 203\nCheck-in 12/04/2024\nNights 2\nTotal 9000.00")
+    assert lodging == "lodging"
