@@ -51,13 +51,32 @@ class Settings(BaseSettings):
     chroma_collection: str = Field("documents", alias="CHROMA_COLLECTION")
     chroma_host: str | None = Field(None, alias="CHROMA_HOST")
     chroma_port: int = Field(8000, alias="CHROMA_PORT")
+    # bm25 by measurement (benchmarks/rag_ingest.py, SciFact): with the offline embedder, fusing
+    # dense hits in lowers nDCG@10; hybrid pays off with a stronger embedder (openai, a local model)
     rag_retriever: RetrieverName = Field("bm25", alias="RAG_RETRIEVER")
     rag_chunk_size: int = Field(1000, alias="RAG_CHUNK_SIZE", gt=0)
     rag_chunk_overlap: int = Field(100, alias="RAG_CHUNK_OVERLAP", ge=0)
+    rag_chunk_unit: Literal["chars", "tokens"] = Field(
+        "chars", alias="RAG_CHUNK_UNIT",
+        description="what RAG_CHUNK_SIZE counts; tokens = the Llama-2 tokenizer bundled with WordLlama",
+    )
+    rag_hybrid_dense_weight: float = Field(
+        0.3, alias="RAG_HYBRID_DENSE_WEIGHT", ge=0,
+        description="weight of the dense ranking in hybrid reciprocal rank fusion (BM25 has weight 1)",
+    )
+    rag_rrf_k: int = Field(60, alias="RAG_RRF_K", gt=0)
+    rag_candidates: int = Field(
+        100, alias="RAG_CANDIDATES", gt=0,
+        description="hits each retriever contributes to hybrid fusion (at least top_k)",
+    )
 
     # --- Documents and OCR ------------------------------------------------------------
     ocr_engine: OcrEngineName = Field("rapidocr", alias="OCR_ENGINE")
     ocr_dpi: int = Field(300, alias="OCR_DPI", gt=0)
+    ocr_threads: int = Field(
+        0, alias="OCR_THREADS", ge=0,
+        description="threads per OCR engine; 0 = this process's share of the CPUs",
+    )
     pdf_min_text_chars: int = Field(
         25, alias="PDF_MIN_TEXT_CHARS", ge=0,
         description="a PDF page with fewer native characters is rendered and OCR'd",

@@ -1,0 +1,475 @@
+"""The ingest job: folder -> chunks -> both indexes, incrementally and crash-safely.
+
+Steps, as a stream (memory does not grow with the corpus):
+  walk     files under --input, sorted, filtered by extension (hidden files and the store skipped)
+  diff     against the index records: same size, mtime and chunking -> skipped unread
+  extract  changed files in a process pool (DocumentProcessor), hashed from the same bytes:
+           a file whose bytes did not change is only re-stat'ed, never re-indexed
+  chunk    in the same worker, so only chunks travel back to the coordinator
+  write    groups of files: embed in batches, upsert, then commit records (see writer.py)
+  cleanup  full: sources recorded but no longer under --input are deleted
+
+Per-file problems (unreadable, empty, encrypted, no text) are outcomes, not exceptions: the
+run goes on and reports each with its reason. Only the coordinator writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from framework.config import Settings, get_settings
+from framework.embeddings import Embedder, EmbedderIdentity, get_embedder
+from framework.errors import ConfigurationError, ProviderError
+from framework.jsonl import append_jsonl, load_jsonl, repair_torn_tail
+from framework.progress import progress_bar
+
+from .chunking import Chunker, ChunkingConfig
+from .index_db import transaction
+from .models import Chunk
+from .records import FileRecord, RecordStore
+from .store import RagStore, store_lock
+from .vector_store import embedder_mismatch_message
+from .writer import CleanupMode, FileUpdate, IndexWriter
+
+log = logging.getLogger("scripts.batch.batch_rag_ingest")
+
+DEFAULT_EXTENSIONS = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+# A group is written once it holds this many chunks (or files): big enough that Chroma and
+# SQLite see few large writes, small enough that a crash or a stop loses little.
+GROUP_CHUNKS = 2000
+GROUP_FILES = 500
+_SMALL_RUN = 3  # fewer changed files than this are extracted in-process
+
+Action = Literal["add", "update", "skip", "delete"]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    input_dir: Path
+    persist_dir: Path
+    collection: str
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    cleanup: CleanupMode = "incremental"
+    workers: int | None = None
+    manifest: Path | None = None
+    ocr_enabled: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, input_dir: Path, **overrides: Any) -> IngestOptions:
+        values: dict[str, Any] = {
+            "persist_dir": Path(settings.chroma_persist_dir),
+            "collection": settings.chroma_collection,
+            "chunking": ChunkingConfig.from_settings(settings),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(input_dir=Path(input_dir), **values)
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    source: str
+    kind: str  # the DocumentError kind (empty, no_text, encrypted, corrupt, ...) or embedding_failed
+    message: str
+    code: str | None = None
+
+    def reason(self) -> str:
+        code = f" [{self.code}]" if self.code and self.code != self.kind else ""
+        return f"{self.kind}{code}: {self.message}"
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failed: list[FileFailure] = field(default_factory=list)
+    skipped: int = 0  # unchanged since the last run, or listed in the manifest
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    orphans_removed: int = 0
+    stopped_reason: str | None = None
+    elapsed_s: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def done(self) -> int:
+        return len(self.added) + len(self.updated)
+
+
+# -- walking ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SourceFile:
+    location: str  # kept as text: building a Path per file costs more than the rest of a no-op walk
+    source: str  # path relative to --input, with '/' separators: the document's identity
+    size: int
+    mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
+
+
+def normalize_extensions(values: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    if values is None:
+        return DEFAULT_EXTENSIONS
+    items = values.split(",") if isinstance(values, str) else list(values)
+    out = []
+    for item in items:
+        item = item.strip().lower()
+        if not item:
+            continue
+        out.append(item if item.startswith(".") else "." + item)
+    if not out:
+        raise ConfigurationError("--extensions names no extension (example: .txt,.md,.pdf)")
+    return tuple(dict.fromkeys(out))
+
+
+def walk_files(root: Path, extensions: tuple[str, ...], exclude: tuple[Path, ...] = ()) -> Iterator[SourceFile]:
+    """Files under `root` in sorted order, lazily. Hidden entries and excluded folders (the
+    store itself, when it lives inside the input) are skipped; folder symlinks are not
+    followed, so a link loop cannot make the walk endless."""
+    wanted = set(extensions)
+    excluded = {os.path.realpath(p) for p in exclude}
+
+    def visit(folder: str, prefix: str) -> Iterator[SourceFile]:
+        try:
+            with os.scandir(folder) as entries:
+                listed = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            log.warning("cannot list %s: %s", folder, exc)
+            return
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if os.path.realpath(entry.path) not in excluded:
+                        yield from visit(entry.path, f"{prefix}{entry.name}/")
+                    continue
+                if not entry.is_file() or os.path.splitext(entry.name)[1].lower() not in wanted:
+                    continue
+                stat = entry.stat()
+            except OSError as exc:
+                log.warning("cannot read %s: %s", entry.path, exc)
+                continue
+            yield SourceFile(entry.path, f"{prefix}{entry.name}", stat.st_size, stat.st_mtime_ns)
+
+    yield from visit(str(root), "")
+
+
+# -- the per-file work (runs in pool workers) --------------------------------------------------
+@dataclass(frozen=True)
+class FileTask:
+    file: SourceFile
+    action: Action
+    known_sha256: str | None  # the recorded hash: equal bytes mean "touched, not changed"
+
+
+@dataclass
+class FileResult:
+    chunks: list[Chunk] = field(default_factory=list)
+    sha256: str = ""
+    unchanged: bool = False
+    error: FileFailure | None = None
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def init_worker(settings: Settings, chunking: ChunkingConfig, ocr_enabled: bool) -> None:
+    from framework.documents import DocumentProcessor
+
+    # The index records already skip unchanged files, so the extraction cache would only
+    # write a second copy of every document's text.
+    _WORKER["processor"] = DocumentProcessor(settings, ocr_enabled=ocr_enabled, use_cache=False)
+    _WORKER["chunker"] = Chunker(chunking)
+    _WORKER["max_bytes"] = settings.max_file_bytes
+
+
+def process_file(task: FileTask) -> FileResult:
+    processor, chunker = _WORKER["processor"], _WORKER["chunker"]
+    path, source = task.file.path, task.file.source
+    if task.file.size > _WORKER["max_bytes"]:
+        document = processor.extract(path)  # refuses it unread, with the size in the message
+    else:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return FileResult(error=FileFailure(source, "unreadable", str(exc), "unreadable_file"))
+        digest = hashlib.sha256(data).hexdigest()
+        if task.known_sha256 is not None and digest == task.known_sha256:
+            return FileResult(sha256=digest, unchanged=True)
+        document = processor.extract_bytes(data, str(path))
+    if document.error is not None:
+        error = document.error
+        return FileResult(sha256=document.sha256, error=FileFailure(source, error.kind, error.message, error.code))
+    chunks = chunker.chunk_document(document, source)
+    if not chunks:
+        return FileResult(sha256=document.sha256,
+                          error=FileFailure(source, "no_text", "no chunk has any text", "no_text"))
+    return FileResult(chunks=chunks, sha256=document.sha256)
+
+
+# -- the job -------------------------------------------------------------------------------------
+class RagIngest:
+    def __init__(
+        self,
+        options: IngestOptions,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        echo: Any = None,
+    ) -> None:
+        self.options = options
+        self.settings = settings or get_settings()
+        self._embedder = embedder
+        self.echo = echo or (lambda line: print(line, flush=True))
+        self.store = RagStore(self.settings, options.persist_dir, options.collection)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings)
+        return self._embedder
+
+    def _exclusions(self) -> tuple[Path, ...]:
+        return (self.options.persist_dir,)
+
+    def _manifest_paths(self) -> set[str]:
+        manifest = self.options.manifest
+        if manifest is None or not manifest.exists():
+            return set()
+        paths: set[str] = set()
+        for row in load_jsonl(manifest, torn_tail_is_unwritten=True):
+            if isinstance(row, dict) and row.get("path"):
+                paths.add(str(row["path"]))
+                paths.add(os.path.realpath(row["path"]))
+        return paths
+
+    def _in_manifest(self, manifest: set[str], file: SourceFile) -> bool:
+        return bool(manifest) and (file.location in manifest or os.path.realpath(file.location) in manifest)
+
+    @staticmethod
+    def _unchanged(record: FileRecord | None, file: SourceFile, signature: str) -> bool:
+        return (
+            record is not None
+            and record.size == file.size
+            and record.mtime_ns == file.mtime_ns
+            and record.chunking == signature
+        )
+
+    # -- dry run ------------------------------------------------------------------------
+    def plan(self) -> IngestReport:
+        """What a run would do, touching nothing: no lock, no store, no extraction cache.
+        Files whose size or mtime changed are hashed to tell an edit from a touch."""
+        started = time.monotonic()
+        options = self.options
+        report = IngestReport(dry_run=True)
+        conn = self.store.snapshot()
+        records = RecordStore(conn) if conn is not None else None
+        try:
+            if records is not None:
+                stored = records.stored_identity()
+                configured = EmbedderIdentity.of(self.embedder, resolve_dimension=False)
+                if stored is not None and stored.conflicts_with(configured):
+                    raise ConfigurationError(embedder_mismatch_message(options.collection, stored, configured))
+            manifest = self._manifest_paths()
+            signature = options.chunking.signature
+            seen: set[str] = set()
+            for file in walk_files(options.input_dir, options.extensions, self._exclusions()):
+                seen.add(file.source)
+                record = records.get(file.source) if records is not None else None
+                if self._in_manifest(manifest, file) or self._unchanged(record, file, signature):
+                    report.skipped += 1
+                    self.echo(f"skip    {file.source}")
+                elif record is None:
+                    report.added.append(file.source)
+                    self.echo(f"add     {file.source}")
+                elif record.chunking == signature and _sha256(file.path) == record.sha256:
+                    report.skipped += 1
+                    self.echo(f"skip    {file.source} (touched, content unchanged)")
+                else:
+                    report.updated.append(file.source)
+                    self.echo(f"update  {file.source}")
+            if options.cleanup == "full" and records is not None:
+                for source in records.sources():
+                    if source not in seen:
+                        report.deleted.append(source)
+                        self.echo(f"delete  {source}")
+        finally:
+            if conn is not None:
+                conn.close()
+        report.elapsed_s = time.monotonic() - started
+        self.echo(
+            f"dry run: would add {len(report.added)}, update {len(report.updated)}, "
+            f"skip {report.skipped}, delete {len(report.deleted)} file(s); nothing was written"
+        )
+        return report
+
+    # -- the real run -------------------------------------------------------------------------
+    def run(self) -> IngestReport:
+        started = time.monotonic()
+        report = IngestReport()
+        options = self.options
+        with store_lock(options.persist_dir):
+            try:
+                # before any work: a changed provider or model (or offline dimension) fails here
+                self.store.check_embedder(self.embedder, resolve_dimension=False)
+                writer = IndexWriter(
+                    self.store, self.embedder, chunking_signature=options.chunking.signature,
+                    cleanup=options.cleanup, embedding_batch_size=self.settings.embedding_batch_size,
+                )
+                report.orphans_removed += writer.reconcile_pending()
+                self._ingest(writer, report)
+                if report.stopped_reason is None:
+                    report.orphans_removed += writer.reconcile_pending()
+            finally:
+                self.store.close()
+        report.elapsed_s = time.monotonic() - started
+        return report
+
+    def _ingest(self, writer: IndexWriter, report: IngestReport) -> None:
+        options = self.options
+        records = self.store.records
+        manifest = self._manifest_paths()
+        if options.manifest is not None:
+            repair_torn_tail(options.manifest)
+        signature = options.chunking.signature
+        seen: set[str] = set()
+        bar = progress_bar(desc="ingest", unit="file")
+        group = _Group()
+
+        def tasks() -> Iterator[FileTask]:
+            for file in walk_files(options.input_dir, options.extensions, self._exclusions()):
+                seen.add(file.source)
+                record = records.get(file.source)
+                if self._in_manifest(manifest, file) or self._unchanged(record, file, signature):
+                    report.skipped += 1
+                    bar.update(1)
+                    continue
+                known = record.sha256 if record is not None and record.chunking == signature else None
+                yield FileTask(file, "update" if record is not None else "add", known)
+
+        stream = tasks()
+        # Look ahead a little: a re-run that finds one or two changed files should not pay for
+        # starting worker processes (each imports the whole document stack).
+        ahead = list(itertools.islice(stream, _SMALL_RUN))
+        if ahead:
+            from framework.executor import LocalProcessExecutor
+
+            workers = options.workers if options.workers is not None else default_ingest_workers()
+            if len(ahead) < _SMALL_RUN and options.workers is None:
+                workers = 1
+            executor = LocalProcessExecutor(
+                workers, initializer=init_worker, initargs=(self.settings, options.chunking, options.ocr_enabled)
+            )
+            try:
+                for task, result in executor.map_unordered(process_file, itertools.chain(ahead, stream)):
+                    bar.update(1)
+                    if isinstance(result, BaseException):
+                        self._fail(report, FileFailure(task.file.source, "extraction_failed",
+                                                       f"{type(result).__name__}: {result}", None))
+                        continue
+                    if result.unchanged:
+                        with transaction(self.store.conn):
+                            records.touch(task.file.source, task.file.size, task.file.mtime_ns)
+                        report.skipped += 1
+                        continue
+                    if result.error is not None:
+                        self._fail(report, result.error)
+                        continue
+                    group.add(task, result)
+                    if group.full():
+                        if not self._flush(writer, group, report):
+                            break
+                else:
+                    self._flush(writer, group, report)
+            finally:
+                executor.shutdown(kill=True)
+                bar.close()
+        else:
+            bar.close()
+        if options.cleanup == "full" and report.stopped_reason is None:
+            gone = [source for source in records.sources() if source not in seen]
+            if gone:
+                report.chunks_deleted += writer.delete_sources(gone)
+                report.deleted.extend(gone)
+                for source in gone:
+                    log.info("deleted %s (no longer under %s)", source, options.input_dir)
+
+    def _flush(self, writer: IndexWriter, group: _Group, report: IngestReport) -> bool:
+        """Write one group. False when the run must stop (a fatal provider error)."""
+        if not group.items:
+            return True
+        items, group.items, group.chunks = group.items, [], 0
+        updates = [
+            FileUpdate(
+                source=task.file.source, chunks=result.chunks, size=task.file.size,
+                mtime_ns=task.file.mtime_ns, sha256=result.sha256, extra={"task": task},
+            )
+            for task, result in items
+        ]
+        try:
+            writer.write(updates)
+        except ProviderError as exc:
+            for update in updates:
+                self._fail(report, FileFailure(update.source, f"embedding_{exc.kind}", str(exc), exc.kind))
+            if exc.fatal:
+                report.stopped_reason = f"the embedding provider refused further requests ({exc}); stopped"
+                return False
+            return True
+        manifest_rows = []
+        for update in updates:
+            task: FileTask = update.extra["task"]
+            (report.updated if task.action == "update" else report.added).append(update.source)
+            report.chunks_written += len(update.chunks)
+            manifest_rows.append(
+                {"path": task.file.location, "source": update.source, "sha256": update.sha256,
+                 "chunks": len(update.chunks), "collection": self.options.collection}
+            )
+        if self.options.manifest is not None:
+            append_jsonl(self.options.manifest, manifest_rows, many=True)
+        log.debug("wrote %d file(s), %d chunk(s)", len(updates), sum(len(u.chunks) for u in updates))
+        return True
+
+    def _fail(self, report: IngestReport, failure: FileFailure) -> None:
+        report.failed.append(failure)
+        log.warning("not indexed: %s: %s", failure.source, failure.reason())
+
+
+@dataclass
+class _Group:
+    items: list[tuple[FileTask, FileResult]] = field(default_factory=list)
+    chunks: int = 0
+
+    def add(self, task: FileTask, result: FileResult) -> None:
+        self.items.append((task, result))
+        self.chunks += len(result.chunks)
+
+    def full(self) -> bool:
+        return self.chunks >= GROUP_CHUNKS or len(self.items) >= GROUP_FILES
+
+
+def default_ingest_workers() -> int:
+    from framework.executor import default_workers
+
+    return default_workers()
+
+
+def _sha256(path: Path) -> str:
+    from framework.fileio import sha256_file
+
+    try:
+        return sha256_file(path)
+    except OSError:
+        return ""

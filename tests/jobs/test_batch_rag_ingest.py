@@ -1,0 +1,302 @@
+"""batch_rag_ingest, the real CLI run in this process: cycles, ids, errors, dry run, cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from framework.config import Settings
+from framework.rag import get_rag
+from tests.framework.rag._helpers import (
+    CASES,
+    isolated_env,
+    make_settings,
+    run_cli,
+    store_state,
+    tree_snapshot,
+    write_big_manual,
+)
+
+
+def settings_for(tmp_path: Path, **values) -> Settings:
+    return make_settings(tmp_path, **values)
+
+
+def query_sources(tmp_path: Path, text: str, collection: str = "documents", **values) -> list[str]:
+    with isolated_env():
+        rag = get_rag(settings_for(tmp_path, **values), persist_dir=tmp_path / "db", collection=collection)
+        try:
+            return [hit.source for hit in rag.query(text, top_k=10, retriever="bm25")]
+        finally:
+            rag.close()
+
+
+def ingest(tmp_path: Path, *extra: object, input_dir: Path | None = None, **env) -> int:
+    argv = ["--input", input_dir or tmp_path / "docs", "--persist-dir", tmp_path / "db", "--workers", "1", *extra]
+    return run_cli(argv, **env)
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    (folder / "policies").mkdir(parents=True)
+    (folder / "hotels.md").write_text("# Hotels\n\nHotel stays are capped at 4000 INR per night.\n")
+    (folder / "meals.txt").write_text("Meals are reimbursed up to 1200 INR per day.\n")
+    (folder / "policies" / "cabs.txt").write_text("Airport cabs need manager approval above 2000 INR.\n")
+    (folder / "notes.csv").write_text("not,an,extension,we,index\n")
+    (folder / ".hidden.md").write_text("hidden files are not indexed\n")
+    return folder
+
+
+def test_add_skip_update_delete_rename_cycle(tmp_path, docs, capsys):
+    assert ingest(tmp_path) == 0
+    first = store_state(tmp_path / "db")
+    assert set(first.sources) == {"hotels.md", "meals.txt", "policies/cabs.txt"} and first.consistent
+
+    # nothing changed: everything skipped, same ids
+    assert ingest(tmp_path) == 0
+    assert "done=0 skipped=3 failed=0" in capsys.readouterr().err
+    assert store_state(tmp_path / "db").chroma_ids == first.chroma_ids
+
+    # a touched file (same bytes, new mtime) is not re-indexed
+    os.utime(docs / "meals.txt", ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert ingest(tmp_path) == 0
+    assert "done=0 skipped=3" in capsys.readouterr().err
+
+    # an edited file: new chunks in, stale chunks out
+    (docs / "meals.txt").write_text("Meals are reimbursed up to 1500 INR per day from April.\n")
+    assert ingest(tmp_path) == 0
+    assert "done=1 skipped=2" in capsys.readouterr().err
+    edited = store_state(tmp_path / "db")
+    assert edited.consistent and len(edited.chroma_ids) == 3 and edited.chroma_ids != first.chroma_ids
+    assert query_sources(tmp_path, "meals reimbursed April")[0] == "meals.txt"
+    assert query_sources(tmp_path, "1200") == []
+
+    # a renamed file: incremental keeps the old name, full removes it
+    (docs / "policies" / "cabs.txt").rename(docs / "policies" / "taxis.txt")
+    assert ingest(tmp_path) == 0
+    assert set(store_state(tmp_path / "db").sources) == {"hotels.md", "meals.txt", "policies/cabs.txt", "policies/taxis.txt"}
+    assert ingest(tmp_path, "--cleanup", "full") == 0
+    renamed = store_state(tmp_path / "db")
+    assert set(renamed.sources) == {"hotels.md", "meals.txt", "policies/taxis.txt"} and renamed.consistent
+    assert len(renamed.chroma_ids) == 3
+
+    # a removed file with --cleanup full
+    (docs / "hotels.md").unlink()
+    assert ingest(tmp_path, "--cleanup", "full") == 0
+    final = store_state(tmp_path / "db")
+    assert set(final.sources) == {"meals.txt", "policies/taxis.txt"} and final.consistent
+    assert query_sources(tmp_path, "hotel stays night") == []
+
+
+def test_ids_are_deterministic_across_stores_and_lost_records(tmp_path, docs):
+    assert ingest(tmp_path) == 0
+    ids = store_state(tmp_path / "db").chroma_ids
+    assert run_cli(["--input", docs, "--persist-dir", tmp_path / "db2", "--workers", "1"]) == 0
+    assert store_state(tmp_path / "db2").chroma_ids == ids
+    # even with the records gone, a re-ingest upserts the same ids: same count, no duplicates
+    shutil.rmtree(tmp_path / "db" / "rag_index")
+    assert ingest(tmp_path) == 0
+    again = store_state(tmp_path / "db")
+    assert again.chroma_ids == ids and again.consistent
+
+
+def test_changed_chunking_reindexes(tmp_path, docs, capsys):
+    assert ingest(tmp_path) == 0
+    capsys.readouterr()
+    assert ingest(tmp_path, "--chunk-size", "20", "--chunk-overlap", "0") == 0
+    assert "done=3 skipped=0" in capsys.readouterr().err
+    state = store_state(tmp_path / "db")
+    assert state.consistent and len(state.chroma_ids) > 3
+
+
+def test_embedder_mismatch_exits_1_and_changes_nothing(tmp_path, docs, capsys):
+    assert ingest(tmp_path) == 0
+    before = store_state(tmp_path / "db")
+    (docs / "new.txt").write_text("A new file that must not be embedded with another model.\n")
+    capsys.readouterr()
+    assert ingest(tmp_path, EMBEDDING_MODEL="wordllama-l2_supercat-128") == 1
+    err = capsys.readouterr().err
+    assert "offline:wordllama-l2_supercat-256 (256 dims)" in err and "offline:wordllama-l2_supercat-128 (128 dims)" in err
+    assert "Traceback" not in err
+    after = store_state(tmp_path / "db")
+    assert after.chroma_ids == before.chroma_ids and after.sources == before.sources
+
+
+@pytest.mark.parametrize(
+    "name", (CASES / "C13_store_preflight_and_lock" / "collection_names.txt").read_text().split("\n")[:-1]
+)
+def test_collection_names_c13(tmp_path, name, capsys):
+    input_dir = CASES / "C13_store_preflight_and_lock" / "input"
+    code = ingest(tmp_path, "--collection", name, input_dir=input_dir)
+    err = capsys.readouterr().err
+    if name == "ok-name_1":
+        assert code == 0
+        assert store_state(tmp_path / "db", name).sources.keys() == {"meals.txt", "policy.txt"}
+    else:
+        assert code == 1
+        assert "3-63 characters" in err and "Traceback" not in err
+        assert not (tmp_path / "db").exists()  # failed before any work
+
+
+def test_dry_run_writes_nothing(tmp_path, docs, capsys):
+    # a fresh store: nothing is created at all
+    assert ingest(tmp_path, "--dry-run", "--manifest", tmp_path / "m.jsonl") == 0
+    out = capsys.readouterr().out
+    assert "add     hotels.md" in out and "add     policies/cabs.txt" in out
+    assert not (tmp_path / "db").exists() and not (tmp_path / "m.jsonl").exists()
+
+    assert ingest(tmp_path, "--manifest", tmp_path / "m.jsonl") == 0
+    (docs / "meals.txt").write_text("Meals: changed.\n")
+    (docs / "hotels.md").unlink()
+    (docs / "visa.txt").write_text("Visa fees are reimbursed.\n")
+    before_store, before_manifest = tree_snapshot(tmp_path / "db"), (tmp_path / "m.jsonl").read_bytes()
+    capsys.readouterr()
+    assert ingest(tmp_path, "--dry-run", "--cleanup", "full", "--manifest", tmp_path / "m.jsonl") == 0
+    assert "skip    meals.txt" in capsys.readouterr().out  # listed in the manifest: skipped by path
+    assert ingest(tmp_path, "--dry-run", "--cleanup", "full") == 0
+    out = capsys.readouterr().out
+    assert "add     visa.txt" in out and "update  meals.txt" in out and "delete  hotels.md" in out
+    assert "skip    policies/cabs.txt" in out
+    assert "would add 1, update 1, skip 1, delete 1" in out
+    assert tree_snapshot(tmp_path / "db") == before_store
+    assert (tmp_path / "m.jsonl").read_bytes() == before_manifest
+
+
+def test_manifest_lines_and_skips(tmp_path, docs):
+    manifest = tmp_path / "ingested.jsonl"
+    assert ingest(tmp_path, "--manifest", manifest) == 0
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert sorted(Path(r["path"]).name for r in rows) == ["cabs.txt", "hotels.md", "meals.txt"]
+    assert all(r["chunks"] == 1 and len(r["sha256"]) == 64 for r in rows)
+    # paths in the manifest are skipped even when the store no longer knows them
+    shutil.rmtree(tmp_path / "db")
+    assert ingest(tmp_path, "--manifest", manifest) == 0
+    assert not (tmp_path / "db" / "rag_index" / "documents.sqlite3").exists() or not store_state(tmp_path / "db").sources
+    assert len(manifest.read_text().splitlines()) == 3
+
+
+def test_c11_boilerplate_copies_and_a_doc_bigger_than_one_batch(tmp_path, monkeypatch):
+    from framework.rag.vector_store import ChromaStore
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("repeated_boilerplate.md", "copy_a.txt", "copy_b.txt"):
+        shutil.copy(CASES / "C11_chroma_add_payload" / name, docs / name)
+    write_big_manual(docs / "big_manual_8000_paragraphs.txt")
+    assert 4.8e6 < (docs / "big_manual_8000_paragraphs.txt").stat().st_size < 5.6e6
+
+    batches: list[int] = []
+    limits: list[int] = []
+    original = ChromaStore.upsert
+
+    def spy(self, chunks, embeddings):
+        limits.append(self.client.get_max_batch_size())
+        real = self._require().upsert
+
+        def counting_upsert(**kwargs):
+            batches.append(len(kwargs["ids"]))
+            return real(**kwargs)
+
+        self._collection = _Proxy(self._collection, counting_upsert)
+        try:
+            return original(self, chunks, embeddings)
+        finally:
+            self._collection = self._collection.inner
+
+    monkeypatch.setattr(ChromaStore, "upsert", spy)
+    assert ingest(tmp_path) == 0
+    state = store_state(tmp_path / "db")
+    big = state.sources["big_manual_8000_paragraphs.txt"]
+    assert big > limits[0]  # more chunks than one client batch can carry
+    assert max(batches) <= min(limits) and sum(batches) == len(state.chroma_ids)
+    assert state.sources["copy_a.txt"] == state.sources["copy_b.txt"] == 1  # same text, two sources
+    assert state.consistent and len(state.chroma_ids) == sum(state.sources.values())
+    assert set(query_sources(tmp_path, "Per diem for Delhi")) >= {"copy_a.txt", "copy_b.txt"}
+
+
+class _Proxy:
+    def __init__(self, inner, upsert):
+        self.inner, self.upsert = inner, upsert
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_c05_no_text_inputs_are_reported_and_the_rest_indexed(tmp_path, capsys, monkeypatch):
+    from framework.rag.vector_store import ChromaStore
+
+    sizes = []
+    original = ChromaStore.upsert
+    monkeypatch.setattr(ChromaStore, "upsert", lambda self, c, e: (sizes.append(len(c)), original(self, c, e))[1])
+    code = ingest(tmp_path, "--no-ocr", input_dir=CASES / "C05_no_text_inputs")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert store_state(tmp_path / "db").sources.keys() == {"control.txt"}
+    assert sizes and min(sizes) > 0  # never an upsert with zero ids
+    summary = err[err.index("file(s) not indexed:"):]
+    for name, reason in [
+        ("empty.pdf", "empty"), ("empty.txt", "empty"), ("whitespace_only.md", "no_text"),
+        ("blank_page.pdf", "no_text"), ("scanned_only.pdf", "needs_ocr"),
+    ]:
+        assert f"{name}: {reason}" in summary
+
+
+def test_c05_scanned_page_is_indexed_with_ocr(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(CASES / "C05_no_text_inputs" / "scanned_only.pdf", docs)
+    shutil.copy(CASES / "C05_no_text_inputs" / "control.txt", docs)
+    assert ingest(tmp_path) == 0
+    assert "scanned_only.pdf" in query_sources(tmp_path, "original receipts")
+
+
+@pytest.mark.parametrize("case", ["C01_encrypted_pdf", "C02_damaged_pdf"])
+def test_bad_pdfs_among_good_files_exit_2_and_good_files_are_searchable(tmp_path, case, capsys):
+    code = ingest(tmp_path, "--no-ocr", input_dir=CASES / case)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    sources = store_state(tmp_path / "db").sources
+    assert "control.txt" in sources
+    assert "control.txt" in query_sources(tmp_path, "control")
+    if case == "C01_encrypted_pdf":
+        assert "policy_empty_user_password.pdf" in sources and "policy_password_protected.pdf: encrypted" in err
+        assert "policy_empty_user_password.pdf" in query_sources(tmp_path, "4000 INR")
+    else:
+        assert "html_saved_as.pdf" not in sources and "truncated.pdf" not in sources
+
+
+def test_c12_metadata_is_scalar_and_front_matter_is_not_body(tmp_path):
+    assert ingest(tmp_path, input_dir=CASES / "C12_metadata_types") == 0
+    with isolated_env():
+        rag = get_rag(settings_for(tmp_path), persist_dir=tmp_path / "db", collection="documents")
+        hits = rag.query("relocating hotel stay actuals", top_k=5, retriever="hybrid")
+        rag.close()
+    front = next(h for h in hits if h.source == "front_matter.md")
+    assert front.text.startswith("# Relocation")
+    assert front.metadata["title"] == "Relocation policy" and front.metadata["version"] == 3
+    assert json.loads(front.metadata["tags"]) == ["relocation", "hotel", "travel"]
+    assert "author" not in front.metadata
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "db"), settings=ChromaSettings(anonymized_telemetry=False))
+    stored = client.get_collection("documents", embedding_function=None).get(include=["metadatas"])["metadatas"]
+    client.close()
+    assert len(stored) == 2
+    for metadata in stored:
+        assert all(isinstance(v, (str, int, float, bool)) for v in metadata.values())
+
+
+def test_usage_errors_exit_1(tmp_path, capsys):
+    assert run_cli(["--input", tmp_path / "missing"]) == 1
+    (tmp_path / "f.txt").write_text("x")
+    assert run_cli(["--input", tmp_path / "f.txt"]) == 1
+    assert run_cli(["--input", tmp_path, "--chunk-size", "100", "--chunk-overlap", "100", "--persist-dir", tmp_path / "db"]) == 1
+    assert run_cli(["--input", tmp_path, "--cleanup", "all"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
