@@ -8,10 +8,10 @@ errors (400/401/403/404/422) and exhausted quotas are never retried.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import httpx
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -29,10 +29,19 @@ _RETRYABLE_STATUS = {408, 409, 425, 429}
 _NEVER_RETRY_STATUS = {400, 401, 403, 404, 422}
 
 
+def _httpx():
+    # httpx costs ~0.3 s to import (it pulls in its CLI); an error can only be an httpx one
+    # if httpx was already imported by whoever raised it, so never import it here
+    return sys.modules.get("httpx")
+
+
 def default_is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ProviderError):
         return exc.retryable
-    if isinstance(exc, (httpx.TimeoutException, httpx.TransportError, TimeoutError, ConnectionError)):
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return True
+    httpx = _httpx()
+    if httpx is not None and isinstance(exc, (httpx.TimeoutException, httpx.TransportError)):
         return True
     status = _status_of(exc)
     if status is None:
@@ -43,7 +52,8 @@ def default_is_retryable(exc: BaseException) -> bool:
 
 
 def _status_of(exc: BaseException) -> int | None:
-    if isinstance(exc, httpx.HTTPStatusError):
+    httpx = _httpx()
+    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code
     for attr in ("status_code", "status"):
         value = getattr(exc, attr, None)
@@ -59,7 +69,8 @@ def retry_after_of(exc: BaseException | None) -> float | None:
     value = getattr(exc, "retry_after", None)
     if isinstance(value, (int, float)):
         return float(value)
-    if isinstance(exc, httpx.HTTPStatusError):
+    httpx = _httpx()
+    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
         from framework.errors import parse_retry_after
 
         return parse_retry_after(exc.response.headers)
