@@ -24,7 +24,6 @@ ErrorKind = Literal[
 
 Method = Literal["native", "ocr"]
 MetadataValue = str | int | float | bool
-FileType = Literal["pdf", "docx", "html", "text", "markdown", "image", "unknown"]
 
 
 class PageText(BaseModel):
