@@ -71,7 +71,9 @@ class BatchOutcome:
     def exit_code(self) -> ExitCode:
         if self.failed == 0 and self.stopped_reason is None:
             return ExitCode.SUCCESS
-        if self.done == 0:
+        # "total" means nothing could be done: a re-run whose good items were all done
+        # earlier (skipped) and where one bad item still fails is a partial failure
+        if self.done == 0 and self.skipped == 0:
             return ExitCode.TOTAL
         return ExitCode.PARTIAL
 

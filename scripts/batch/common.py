@@ -106,7 +106,8 @@ class _RedactSecrets(logging.Filter):
         message = record.getMessage()
         secret = get_settings().api_key
         redacted = self._PATTERN.sub(lambda m: (m.group(1) or m.group(2)) + "***", message)
-        if secret:
+        # a short key ("x" for a local server) would mangle every word that contains it
+        if secret and len(secret) >= 8:
             redacted = redacted.replace(secret, "***")
         if redacted != message:
             record.msg, record.args = redacted, None

@@ -8,6 +8,11 @@ the item that really kills a worker is reported as failed.
 
 Workers ignore SIGINT: Ctrl-C reaches the coordinator, which stops submitting, terminates the
 workers (dropping the items in flight) and re-raises KeyboardInterrupt.
+
+Workers log like their coordinator: a spawned process starts with no logging set up, so the
+coordinator's stderr and log-file handlers (format, level, filters such as secret redaction)
+are rebuilt in each worker; otherwise a worker's warnings would reach stderr bare, unredacted,
+and never the log file.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -68,9 +75,84 @@ def default_workers() -> int:
     return workers
 
 
-def _worker_bootstrap(cpus: int, initializer: Callable[..., Any] | None, initargs: tuple) -> None:
+# (where: "stderr" or a log file path, formatter, filters, level) per handler of the root logger
+_HandlerSetup = tuple[str, logging.Formatter | None, tuple[Any, ...], int]
+_LogSetup = tuple[int, tuple[_HandlerSetup, ...], tuple[tuple[str, int], ...]]
+
+
+def _capture_log_setup() -> _LogSetup | None:
+    """The coordinator's logging, in a form a spawned worker can rebuild (None: nothing set up)."""
+    root = logging.getLogger()
+    handlers: list[_HandlerSetup] = []
+    for handler in root.handlers:
+        if isinstance(handler, logging.FileHandler):
+            where = handler.baseFilename
+        elif isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stderr, sys.__stderr__):
+            where = "stderr"
+        else:
+            continue  # pytest's capture and other in-memory handlers stay in the coordinator
+        handlers.append((where, handler.formatter, tuple(handler.filters), handler.level))
+    if not handlers:
+        return None
+    levels = tuple(
+        (name, logger.level) for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET
+    )
+    setup: _LogSetup = (root.level, tuple(handlers), levels)
+    try:
+        pickle.dumps(setup)
+    except Exception:  # a filter that cannot travel: keep the format and levels, drop filters
+        setup = (root.level, tuple((w, f, (), lv) for w, f, _, lv in handlers), levels)
+    return setup
+
+
+def _apply_log_setup(setup: _LogSetup | None) -> None:
+    if setup is None:
+        return
+    root_level, handlers, levels = setup
+    root = logging.getLogger()
+    for where, formatter, filters, level in handlers:
+        handler: logging.Handler = (
+            logging.StreamHandler(sys.stderr) if where == "stderr" else logging.FileHandler(where, encoding="utf-8")
+        )
+        handler.setFormatter(formatter)
+        handler.setLevel(level)
+        for item in filters:
+            handler.addFilter(item)
+        root.addHandler(handler)
+    root.setLevel(root_level)
+    for name, level in levels:
+        logging.getLogger(name).setLevel(level)
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """A `kill -9` of the coordinator must not leave workers (each ~1 GB with an OCR model)
+    running for ever: ask Linux to SIGKILL this worker when its parent dies."""
+    if parent_pid is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _worker_bootstrap(
+    cpus: int,
+    initializer: Callable[..., Any] | None,
+    initargs: tuple,
+    log_setup: _LogSetup | None = None,
+    parent_pid: int | None = None,
+) -> None:
+    _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ[_CPU_BUDGET_ENV] = str(cpus)
+    _apply_log_setup(log_setup)
     if initializer is not None:
         initializer(*initargs)
 
@@ -117,7 +199,7 @@ class LocalProcessExecutor:
             max_workers=workers,
             mp_context=self._context,
             initializer=_worker_bootstrap,
-            initargs=(cpus, self.initializer, self.initargs),
+            initargs=(cpus, self.initializer, self.initargs, _capture_log_setup(), os.getpid()),
         )
 
     # -- work ------------------------------------------------------------------------

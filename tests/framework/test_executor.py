@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -33,6 +34,36 @@ def mark_initialised(value: str) -> None:
 def slow(n: int) -> int:
     time.sleep(0.3)
     return n
+
+
+def warn(n: int) -> int:
+    logging.getLogger("framework.documents").warning("item %d: page reduced sk-abcdef0123456789secret", n)
+    return n
+
+
+class _Redact(logging.Filter):
+    """A filter like the jobs' secret redaction: it must run in the workers too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = record.getMessage().replace("0123456789secret", "***"), None
+        return True
+
+
+def test_workers_log_like_the_coordinator(tmp_path):
+    log_file = tmp_path / "run.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(levelname)s | %(name)s | %(message)s"))
+    handler.addFilter(_Redact())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with LocalProcessExecutor(workers=2) as executor:
+            assert sorted(n for _, n in executor.map_unordered(warn, range(4))) == [0, 1, 2, 3]
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+    lines = sorted(log_file.read_text(encoding="utf-8").splitlines())
+    assert lines == [f"WARNING | framework.documents | item {n}: page reduced sk-abcdef***" for n in range(4)]
 
 
 def test_in_process_when_one_worker():
@@ -94,3 +125,42 @@ def test_stopping_early_terminates_the_workers():
 
 def test_default_workers_is_sane():
     assert 1 <= default_workers() <= available_cpus()
+
+
+_ORPHAN_PARENT = """
+import os, sys, time
+from framework.executor import LocalProcessExecutor
+
+def slow(x):
+    print(os.getpid(), flush=True)
+    time.sleep(60)
+    return x
+
+if __name__ == "__main__":
+    with LocalProcessExecutor(workers=2) as ex:
+        for _ in ex.map_unordered(slow, [1, 2]):
+            pass
+"""
+
+
+def test_workers_die_when_the_coordinator_is_killed(tmp_path):
+    # kill -9 of a job must not leave its (memory-hungry) workers running
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = tmp_path / "parent.py"
+    script.write_text(_ORPHAN_PARENT)
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE, text=True)
+    workers = [int(proc.stdout.readline()) for _ in range(2)]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+        time.sleep(0.1)
+    assert alive == [], f"workers still running after the coordinator died: {alive}"

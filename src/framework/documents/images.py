@@ -52,7 +52,14 @@ def open_image(data: bytes, *, refuse_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ExtractionFailure("too_large", f"image refused before decoding: {exc}", "image_too_large") from exc
+        # Pillow's own guard (2x MAX_IMAGE_PIXELS) can fire before ours; name the limit that applied
+        limit = (Image.MAX_IMAGE_PIXELS or 0) * 2
+        raise ExtractionFailure(
+            "too_large",
+            f"image refused before decoding: it declares more than {limit / 1e6:.0f} megapixels, "
+            "the decoder's safety limit (decompression bomb)",
+            "image_too_large",
+        ) from exc
     except UnidentifiedImageError as exc:
         raise ExtractionFailure("corrupt", "the file looks like an image but cannot be decoded", "not_an_image") from exc
     except Exception as exc:  # Pillow raises SyntaxError, ValueError, struct.error... on bad headers

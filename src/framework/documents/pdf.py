@@ -62,7 +62,7 @@ def structure_warnings(data: bytes) -> list[str]:
     tail = data[-2048:]
     warnings: list[str] = []
     if b"%%EOF" not in tail:
-        warnings.append("the PDF has no %%EOF marker: the file looks truncated")
+        warnings.append("the PDF has no %EOF marker: the file looks truncated")
     match = _STARTXREF.search(tail.rstrip(b"\x00\r\n\t "))
     if match:
         offset = int(match.group(1))
@@ -87,7 +87,7 @@ def _open(data: bytes, *, truncated: bool) -> pdfium.PdfDocument:
             raise ExtractionFailure(
                 "encrypted", "the PDF uses an unsupported security handler", "unsupported_encryption"
             ) from exc
-        reason = "it was truncated (no %%EOF at the end)" if truncated else "its structure is damaged"
+        reason = "it was truncated (no %EOF at the end)" if truncated else "its structure is damaged"
         raise ExtractionFailure("corrupt", f"the PDF cannot be opened: {reason} ({exc})", "corrupt_pdf") from exc
 
 
