@@ -10,9 +10,10 @@ import argparse
 from pathlib import Path
 
 from framework.config import get_settings
+from framework.errors import ConfigurationError
 from framework.rag.query_batch import MAX_QUERY_CHARS, QueryOptions, dry_run_report, run_query_batch
 
-from scripts.batch.base import BaseBatchRunner, BatchOutcome, ExitCode, RunLock, UsageError
+from scripts.batch.base import BaseBatchRunner, BatchOutcome, ExitCode, LockedError, RunLock, UsageError
 from scripts.batch.common import add_common_args, apply_framework_overrides, positive_int
 
 EPILOG = f"""\
@@ -32,9 +33,9 @@ output (appended, one line per answer): {{"id","query","answer","sources","model
 answers: offline (the default) quotes the most relevant retrieved sentences with [n]
   citations; with an LLM (--model, LLM_PROVIDER=openai, LLM_BASE_URL, OPENAI_API_KEY) the
   model answers from the retrieved chunks only, citing them.
-exit codes: 0 all answered, 1 usage error or output locked, 2 some failed, 3 nothing
-  answered now or before (or the run crashed; an exhausted quota stops the run), 130
-  interrupted.
+exit codes: 0 all answered, 1 usage error, output locked, or a store that an ingest is
+  writing or that is empty, 2 some failed, 3 nothing answered now or before (or the run
+  crashed; an exhausted quota stops the run), 130 interrupted.
 """
 
 
@@ -116,6 +117,7 @@ class BatchRagQueries(BaseBatchRunner):
         )
         with RunLock(args.output):
             rag = get_rag(settings, persist_dir=args.persist_dir, collection=args.collection)
+            self._check_store(rag)
             # the job retries itself, pacing the whole pool; the client must not retry too
             llm = get_llm(settings.model_copy(update={"llm_max_retries": 0}))
             answerer = get_answerer(settings, llm=llm)
@@ -133,6 +135,26 @@ class BatchRagQueries(BaseBatchRunner):
             stopped_reason=stopped,
             details={"duplicates": report.duplicates, "rate_limited": report.rate_limited},
         )
+
+    def _check_store(self, rag) -> None:
+        """Refuse to answer from a store that an ingest is writing right now, or that holds no
+        chunks: either way every answer would be "nothing found", saved as done for good."""
+        persist_dir = Path(rag.persist_dir)
+        if persist_dir.is_dir():
+            # the ingest's store lock, taken and released at once: held only to look
+            probe = RunLock(persist_dir, timeout=0)
+            try:
+                probe.acquire()
+            except LockedError:
+                raise LockedError(
+                    f"the RAG store at {persist_dir} is being written by another run ({probe.holder()}); "
+                    "wait for the ingest to finish, then ask again"
+                ) from None
+            probe.release()
+        if rag.count() == 0:
+            raise ConfigurationError(
+                f"the store {persist_dir} (collection {rag.collection!r}) is empty; run batch_rag_ingest first"
+            )
 
 
 if __name__ == "__main__":

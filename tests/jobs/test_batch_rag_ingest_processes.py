@@ -17,7 +17,6 @@ import pytest
 
 from tests.framework.rag._helpers import (
     REPO,
-    cli_command,
     run_cli,
     run_subprocess,
     store_state,
@@ -26,6 +25,8 @@ from tests.framework.rag._helpers import (
     write_corpus,
 )
 from tests.support.fake_openai import FakeOpenAIServer, Reply
+from tests.support.kill_points import Job, fault_seed, kill_group
+from tests.support.kill_points import start as start_job
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +39,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def start(argv: list) -> subprocess.Popen:
-    # a session of its own, so the kill takes the extraction workers down too
-    return subprocess.Popen(
-        cli_command(argv), cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )
+    return start_job(Job("scripts.batch.batch_rag_ingest", argv, subprocess_env()), capture=True)
 
 
 def wait_for(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -50,14 +47,6 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 60) -> None
     while not path.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert path.exists(), f"the run never created {path.name}"
-
-
-def kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.communicate()
 
 
 def test_kill_9_during_ingest_then_rerun_equals_an_uninterrupted_run(tmp_path, corpus):
@@ -69,7 +58,7 @@ def test_kill_9_during_ingest_then_rerun_equals_an_uninterrupted_run(tmp_path, c
     reference = store_state(reference_dir)
     assert reference.consistent and reference.sources["big_manual_8000_paragraphs.txt"] > 5461
 
-    seed = random.randrange(10**6)
+    seed = fault_seed()
     rng = random.Random(seed)
     killed_dir = tmp_path / "killed"
     kills = 0
@@ -182,13 +171,18 @@ def test_c13_a_embedder_dimension_change_is_refused(tmp_path, capsys):
         assert run_cli(argv, **_openai_env(server)) == 0
     before = store_state(tmp_path / "db")
     assert before.identity["embedder_dimension"] == 384
-    (docs / "new.txt").write_text("A new file.\n")
     capsys.readouterr()
-    with FakeOpenAIServer(embedding_dim=1536) as server:
-        assert run_cli(argv, **_openai_env(server)) == 1
-        assert all(r.json["input"] == ["dimension probe"] for r in server.requests)  # nothing else embedded
-    err = capsys.readouterr().err
-    assert "openai:fake-embed (384 dims)" in err and "openai:fake-embed (1536 dims)" in err
+    # First the case as written (the same input again, nothing to embed): still refused, or a
+    # wrong server would only surface on the day a new file arrives. Then with a new file:
+    # refused before it is embedded.
+    for new_file in (None, docs / "new.txt"):
+        if new_file is not None:
+            new_file.write_text("A new file.\n")
+        with FakeOpenAIServer(embedding_dim=1536) as server:
+            assert run_cli(argv, **_openai_env(server)) == 1
+            assert [r.json["input"] for r in server.requests] == [["dimension probe"]]  # nothing else embedded
+        err = capsys.readouterr().err
+        assert "openai:fake-embed (384 dims)" in err and "openai:fake-embed (1536 dims)" in err
     assert run_cli(argv) == 1  # the offline default against the same store
     assert "offline:wordllama" in capsys.readouterr().err
     after = store_state(tmp_path / "db")

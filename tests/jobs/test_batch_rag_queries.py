@@ -312,21 +312,25 @@ def test_c18b_a_hang_times_out_and_is_retried(tmp_path):
 
 
 def test_c18c_always_502_fails_each_item_after_bounded_attempts_then_a_rerun_recovers(tmp_path):
+    earlier = {"id": "q08", "query": "Policy question number 8?", "answer": "An earlier answer.", "sources": []}
+    append_jsonl(tmp_path / "answers.jsonl", earlier)
     with FakeOpenAIServer() as srv:
-        srv.script(*[Reply.server_error(502, html=True)] * 32)
+        srv.script(*[Reply.server_error(502, html=True)] * 28)
         report, out, ids = llm_run(srv, tmp_path, n=8, retries=3)
-        assert len(srv.requests) == 32
-        assert (report.answered, report.failed_rows) == (0, 8)
+        assert len(srv.requests) == 28  # 7 questions x 4 attempts; the answered one is not asked
+        assert (report.answered, report.failed_rows, report.skipped) == (0, 7, 1)
+        assert rows_of(out)[0] == earlier  # answers already written stay
         last = assert_one_outcome_per_id(out, ids)
+        del last["q08"]
         assert {row["error"]["type"] for row in last.values()} == {"server_error"}
         assert {row["error"]["attempts"] for row in last.values()} == {4}
         assert all("HTML error page" in row["error"]["message"] for row in last.values())
 
         report, out, ids = llm_run(srv, tmp_path, n=8)  # the server recovered
-    assert report.answered == 8 and report.skipped == 0
+    assert report.answered == 7 and report.skipped == 1
     last = assert_one_outcome_per_id(out, ids)
     assert all("error" not in row for row in last.values())
-    assert len(rows_of(out)) == 16
+    assert len(rows_of(out)) == 15
 
 
 @pytest.mark.parametrize(

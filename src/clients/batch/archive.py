@@ -167,7 +167,8 @@ def classify_members(
 
 
 def _unwrap(members: list[PlannedMember], wrapper: str | None = None) -> list[PlannedMember]:
-    """Drop one wrapping top-level folder: any single folder that holds only folders, or the
+    """Drop one wrapping top-level folder: any single folder that holds only folders (nested
+    `.zip` files and hidden files beside them aside), or the
     folder a nested archive repeats its own name in (`emp_neha.zip` -> `emp_neha/...`)."""
     if not members:
         return members
@@ -175,7 +176,11 @@ def _unwrap(members: list[PlannedMember], wrapper: str | None = None) -> list[Pl
     if len(tops) != 1 or any(len(m.parts) < 2 for m in members):
         return members
     top = next(iter(tops))
-    if (wrapper is not None and top == wrapper) or all(len(m.parts) >= 3 for m in members):
+    # a nested ZIP (or other non-folder entry such as a hidden file) lying next to the
+    # employee folders does not stop the wrapper from being one: only folders decide
+    inside_folders = [m for m in members if len(m.parts) >= 3]
+    loose_ok = all(len(m.parts) >= 3 or _is_zip_name(m.parts) or m.parts[-1].startswith(".") for m in members)
+    if (wrapper is not None and top == wrapper) or (inside_folders and loose_ok):
         return [PlannedMember(m.info, m.display, m.parts[1:]) for m in members]
     return members
 

@@ -39,7 +39,7 @@ from clients.batch.schemas import (
 log = logging.getLogger(__name__)
 
 #: Bumped when the record this module produces changes shape or meaning.
-RECORD_FORMAT = 2
+RECORD_FORMAT = 3  # 3: multi-bill PDFs are flagged (multiple_bills_in_file)
 #: Mean OCR confidence below which a bill's fields are not trusted for a decision.
 LOW_OCR_CONFIDENCE = 0.5
 _FIELDS = ("bill_type", "amount", "currency", "date", "vendor", "bill_number", "person_name", "pickup", "drop", "distance_km")
@@ -173,10 +173,46 @@ def read_bill(task: BillTask) -> BillRecord:
             fields = fields.model_copy(update={"nights": nights})
     if info.ocr_confidence is not None and info.ocr_confidence < LOW_OCR_CONFIDENCE:
         fields.flags.append("low_ocr_confidence")
+    separate = separate_page_bills(doc, options)
+    if len(separate) > 1:
+        fields.flags.append(FLAG_MULTIPLE_BILLS)
+        listed = "; ".join(f"page {n}: {amount} on {day.isoformat()}" for n, amount, day in separate)
+        warnings.append(f"{FLAG_MULTIPLE_BILLS}: pages carry their own totals ({listed})")
     return BillRecord(
         key=task.key, sha256=task.sha256, reader=fields.extractor or reader_id(options), document=info,
         fields=fields, exclusions=find_exclusions(text, options.exclusions), warnings=warnings, cacheable=cacheable,
     )
+
+
+FLAG_MULTIPLE_BILLS = "multiple_bills_in_file"
+_TOTAL_LINE = re.compile(r"\b(?:total|paid|payable|amount\s+due|balance\s+due|fare)\b", re.IGNORECASE)
+
+
+def separate_page_bills(doc: Any, options: ReaderOptions) -> list[tuple[int, Decimal, Any]]:
+    """(page number, total, date) of each page of a multi-page document that reads as a bill
+    of its own: a total on a total line and a date. Two or more such pages with different
+    totals or dates mean the file holds several bills (one receipt per page), which no
+    single reading can decide; pages repeating the same total and date are one bill."""
+    pages = [p for p in (getattr(doc, "pages", None) or []) if (getattr(p, "text", "") or "").strip()]
+    if len(pages) < 2:
+        return []
+    found: list[tuple[int, Decimal, Any]] = []
+    for page in pages:
+        try:
+            page_fields = read_offline(page.text, options)
+        except Exception:  # a page the reader cannot read is no bill of its own
+            continue
+        evidence = page_fields.evidence.get("amount")
+        if (
+            page_fields.amount is None or page_fields.date is None
+            or "amount_not_found" in page_fields.flags or "date_not_found" in page_fields.flags
+            or evidence is None or not _TOTAL_LINE.search(evidence.source_line or "")
+        ):
+            continue
+        found.append((page.number, page_fields.amount, page_fields.date))
+    if len({(amount, day) for _, amount, day in found}) < 2:
+        return []
+    return found
 
 
 def _describe(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ Checks, in order (the first that fires decides):
   unreadable bill -> NEEDS_REVIEW (status failed)     general.readable
   same file submitted before -> REJECTED              general.duplicate
   amount / date missing or low-confidence -> REVIEW   general.amount, general.date
+  several bills in one file (pages with own totals) -> REVIEW   general.multiple_bills
   same vendor+date+amount -> REJECTED (same employee) general.duplicate
                              NEEDS_REVIEW (another employee)
   currency differs from the policy's -> REVIEW        general.currency
@@ -98,7 +99,9 @@ def _low(fields, name: str) -> bool:
 def decide_one(item: EngineInput, rules: PolicyRules, ledger: _Ledger) -> BillDecision:
     record, v = item.record, item.validation
     fields = record.fields
-    cur = rules.currency
+    # a rule written in its own currency ("Taxi: up to EUR 40" in a USD policy) keeps it
+    own_rule = rules.category(item.category)
+    cur = (own_rule.currency if own_rule is not None else None) or rules.currency
     if record.error is not None or fields is None:
         error = record.error
         what = f"{error.type}: {error.message}" if error else "no fields"
@@ -114,6 +117,12 @@ def decide_one(item: EngineInput, rules: PolicyRules, ledger: _Ledger) -> BillDe
         # not claimed: a misread total (a rupee sign read as a 2) must not count anywhere
         return _review(
             f"Amount {fmt(claimed)} read with low confidence; check it against the bill.", ["general.amount"], None
+        )
+    if "multiple_bills_in_file" in flags:
+        return _review(
+            "The file holds several bills (its pages carry their own totals and dates); "
+            "submit each bill separately or have a person split them.",
+            ["general.multiple_bills"], claimed,
         )
     if fields.date is None or "date_not_found" in flags:
         return _review("Date not found on the bill.", ["general.date"], claimed)
@@ -189,7 +198,7 @@ def _apply_limits(
 ) -> BillDecision:
     fields = item.record.fields
     assert fields is not None and fields.date is not None
-    cur = rules.currency
+    cur = rule.currency or rules.currency
     rule_ids: list[str] = []
     notes: list[str] = []
     base = claimed

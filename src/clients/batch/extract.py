@@ -29,16 +29,23 @@ from clients.batch.bill import (
 from clients.batch.classify import canonical_category, classify_bill
 from clients.batch.fields import find_bill_number, find_distance, find_person_name, find_route, pick_date
 from clients.batch.money import detect_currency
-from clients.batch.totals import collect_entries, pick_total
+from clients.batch.totals import read_total
 from clients.batch.vendors import guess_vendor
 
 # Bump whenever extraction behaviour changes: it is part of the cache key of every bill.
-EXTRACTOR_VERSION = "offline-rules/1"
+EXTRACTOR_VERSION = "offline-rules/2"
+
+
+# No-break, narrow no-break, thin and figure spaces between digit groups are thousands
+# separators ("1 234.50"), never the gap between a quantity and a price.
+_TYPOGRAPHIC_GROUP = re.compile(r"(?<=\d)[\u00a0\u202f\u2009\u2007](?=\d{3}(?!\d))")
 
 
 def bill_lines(text: str) -> list[str]:
-    """Non-empty lines, NFKC-normalised (OCR emits full-width colons and odd spaces)."""
-    text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """Non-empty lines, NFKC-normalised (OCR emits full-width colons and odd spaces); a
+    typographic space inside a number survives as U+202F, so the number stays one token."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "\u202f".join(unicodedata.normalize("NFKC", part) for part in _TYPOGRAPHIC_GROUP.split(text))
     lines = []
     for raw in text.split("\n"):
         line = re.sub(r"[ \t\u00a0]+", " ", raw).strip()
@@ -103,8 +110,7 @@ def extract_bill(
 
     doc_currency = detect_currency(joined)
     rupee_context = (doc_currency or default_currency.upper()) == "INR"
-    entries = collect_entries(lines, decimal_comma=_uses_decimal_comma(lines), masks=dp.spans)
-    total = pick_total(entries, rupee_context=rupee_context)
+    total = read_total(lines, decimal_comma=_uses_decimal_comma(lines), masks=dp.spans, rupee_context=rupee_context)
     flags.extend(total.flags)
     if total.amount is not None or total.source_line is not None:
         evidence["amount"] = _evidence(total.confidence, total.source_line)

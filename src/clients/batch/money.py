@@ -1,8 +1,14 @@
 """Money tokens on bills: reading one amount, finding the amounts on a line, naming the currency.
 
 Bills print the same number many ways: Indian lakh/crore grouping (`1,05,000.50`), western
-(`105,000.50`), European decimal comma (`1.234,56`), space or apostrophe thousands, a `/-`
-suffix, `Rs.`/`₹`/`RM`/`$` prefixes. Everything here is pure and works on one string at a time.
+(`105,000.50`), European decimal comma (`1.234,56`), space, no-break space or apostrophe
+thousands (`1 234,56`, `1 234.50`, `1'234.50`), a `/-` suffix, cents written as a dash
+(`350.-`, `1.234,-`), `Rs.`/`₹`/`RM`/`$` prefixes. Everything here is pure and works on one
+string at a time.
+
+A plain space between digit groups is ambiguous on its own ("2 120.00" is often a quantity and
+a price), so it is read as grouping here only after a currency marker ("Rs 1 25 000",
+"USD 1 234.50"); elsewhere the totals step weighs both readings (see totals.py).
 """
 
 from __future__ import annotations
@@ -70,12 +76,19 @@ _NUM = (r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+,\d{1,2}(?!\d)"  # "1 234,56": space g
         r"|\d[\d,.'’\u00a0\u202f]*\d"
         r"|\.\d{2}(?!\d)"                                    # "RM .80" as printed by some tills
         r"|\d")
+# After a currency marker, digit groups split by plain spaces are one number: "Rs 1 25 000".
+_SPACED_NUM = (r"\d{1,3}(?: \d{3})+(?:[.,]\d{1,2})?(?![\d.,])"    # western threes: "1 234 567.50"
+               r"|\d{1,2}(?: \d{2})+ \d{3}(?:[.,]\d{1,2})?(?![\d.,])")  # Indian: "12 34 567.50"
 _TOKEN = re.compile(
     rf"(?:(?<![\w.-])(?P<neg>-\s?))?(?:(?<![A-Za-z0-9])(?P<cur>{_CUR}\s?)(?P<neg2>-)?)?"
-    rf"(?:(?<![A-Za-z0-9])(?P<slip>[fF%](?=\d)))?(?P<num>{_NUM})"
+    rf"(?:(?<![A-Za-z0-9])(?P<slip>[fF%](?=\d)))?"
+    rf"(?:(?(cur)(?P<spaced>{_SPACED_NUM})|(?!))|(?P<num>{_NUM}))"
+    rf"(?P<nocents>[.,][-\u2013\u2014](?![\d\w]))?"
     rf"(?P<suffix>\s?/-)?(?P<post>\s?{_CUR}(?![A-Za-z])(?!\s?[\d.]))?",
     re.IGNORECASE,
 )
+# Cents printed as a dash: "350.-", "1.234,-", "12,–".
+_NO_CENTS = re.compile(r"(?<=\d)[.,][-\u2013\u2014]$")
 # Digit groups joined by "/" or ":" are ids, dates and times, never money.
 _JOINED = re.compile(r"\d+(?:\s?[/:]\s?\d+)+")
 
@@ -106,6 +119,9 @@ def _strip_markers(token: str) -> tuple[str, bool]:
     if s.startswith("(") and s.endswith(")"):
         s, negative = s[1:-1].strip(), True
     s = re.sub(r"\s*/-\s*$", "", s)
+    if cents := _NO_CENTS.search(s):
+        # "1.234,-": the dash stands for the cents (so it is not a minus), and its separator is the decimal one
+        s = s[:cents.end() - 1] + "00"
     for _ in range(2):  # a sign may sit on either side of the currency mark
         if s.startswith("-"):
             s, negative = s[1:].strip(), True
@@ -196,25 +212,29 @@ def find_amounts(line: str, *, decimal_comma: bool = False) -> list[AmountToken]
     masked = _JOINED.sub(lambda m: " " * len(m.group()), line)
     tokens: list[AmountToken] = []
     for m in _TOKEN.finditer(masked):
-        num = m.group("num")
-        num_start = m.start("num")
+        which = "spaced" if m.group("spaced") is not None else "num"
+        num, num_start, num_end = m.group(which), m.start(which), m.end(which)
+        no_cents = m.group("nocents")
         cur, slip = m.group("cur"), m.group("slip")
         if cur is None and slip is None and m.group("neg") is None and m.group("neg2") is None:
             before = masked[num_start - 1] if num_start > 0 else " "
             if before.isalnum() or before in ".,":
                 continue  # part of a code ("T0253") or of a number we already rejected
-        after = masked[m.end("num"):].lstrip(" ")
-        if m.group("post") is None and m.group("suffix") is None:
+        after = masked[num_end:].lstrip(" ")
+        if m.group("post") is None and m.group("suffix") is None and no_cents is None:
             if after.startswith("%"):
                 continue
-            if masked[m.end("num"):m.end("num") + 1].isalpha() and not re.search(r"[.,]\d{1,2}$", num):
+            if masked[num_end:num_end + 1].isalpha() and not re.search(r"[.,]\d{1,2}$", num):
                 continue  # "256G", "4KG": a size, not money
         if len(num) > 1 and num[0] == "0" and num.isdigit():
             continue  # "024", "0284846": ids and codes; money is not zero-padded
-        parsed = _parse_number(num, decimal_comma)
+        # "1.234,-" says the comma is its decimal separator, whatever the rest of the bill does
+        parsed = _parse_number(num, no_cents[0] == "," if no_cents else decimal_comma)
         if parsed is None:
             continue
         value, decimals, grouped = parsed
+        if no_cents:
+            decimals = 2  # the cents are printed, as a dash
         value = quantize(value)
         if m.group("neg") or m.group("neg2"):
             value = -value

@@ -23,20 +23,28 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from clients.batch.categories import EXCLUSION_TERMS, find_categories
+from clients.batch.money import detect_currency
 from clients.batch.schemas import CategoryRule, PolicyRules, money2
 
-PARSER_NAME = "offline-policy-parser/1"
+PARSER_NAME = "offline-policy-parser/2"
 
 _CURRENCY_WORDS = {
     "inr": "INR", "rs": "INR", "rs.": "INR", "₹": "INR", "rupee": "INR", "rupees": "INR", "/-": "INR",
     "usd": "USD", "$": "USD", "us$": "USD", "eur": "EUR", "€": "EUR", "gbp": "GBP", "£": "GBP",
+    "rm": "MYR", "myr": "MYR", "ringgit": "MYR", "euro": "EUR", "euros": "EUR", "rmb": "CNY",
 }
-_CUR = r"(?:INR|Rs\.?|₹|USD|US\$|\$|EUR|€|GBP|£|Rupees?)"
+# every currency marker the bill reader knows (money.py), so a policy written in ringgit or
+# euros is read like one in rupees; "RM" only in capitals ("rm" is not a currency)
+_CUR_WORDS = (
+    r"INR|Rs\.?|Rupees?|(?-i:RM)|MYR|Ringgit|USD|SGD|AUD|CAD|HKD|EUR|Euros?|GBP|AED|THB|IDR|JPY|CNY|RMB"
+    r"|CHF|LKR|NPR|BDT|PKR|PHP|SAR|QAR"
+)
+_CUR = rf"(?:US\$|S\$|A\$|C\$|HK\$|₹|\$|€|£|฿|¥|৳|₱|{_CUR_WORDS})"
 _NUM = r"\d{1,3}(?:,\d{2,3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
 _SCALE = r"(?:\s*(?P<scale{n}>lakhs?|lacs?|crores?|k)\b)?"
 _AMOUNT = re.compile(
-    rf"(?P<pre>{_CUR})\s*[:.]?\s*(?P<n1>{_NUM}){_SCALE.format(n=1)}(?:\s*/-)?"
-    rf"|(?P<n2>{_NUM}){_SCALE.format(n=2)}\s*(?P<post>/-|INR|Rupees?|Rs\.?)(?![a-z])",
+    rf"(?<![A-Za-z])(?P<pre>{_CUR})\s*[:.]?\s*(?P<n1>{_NUM}){_SCALE.format(n=1)}(?:\s*/-)?"
+    rf"|(?P<n2>{_NUM}){_SCALE.format(n=2)}\s*(?P<post>/-|₹|€|£|{_CUR_WORDS})(?![a-z])",
     re.IGNORECASE,
 )
 _PERIOD_AFTER = re.compile(
@@ -95,6 +103,16 @@ _PERIOD_UNITS = {
     "month": "month", "monthly": "month", "pm": "month", "km": "km", "kms": "km", "kilometer": "km",
     "kilometre": "km", "kilometers": "km", "kilometres": "km", "year": "year", "annum": "year",
 }
+# a Markdown heading ("## Parking") always starts a new section, even one naming no category
+_MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
+# a heading that names the whole document ("Acme India Travel Policy") is a title, not a category
+_TITLE = re.compile(r"\b(?:polic(?:y|ies)|guidelines?|handbook|manual|procedures?|sop)\b", re.IGNORECASE)
+# words that make a sentence a limit; with a number but no readable amount it is reported
+_LIMIT_WORDS = re.compile(
+    r"\b(?:up\s*to|upto|max(?:imum)?|limit(?:ed|s)?|cap(?:ped)?|ceiling|not\s+(?:to\s+)?exceed(?:ing)?|allowance"
+    r"|entitle(?:d|ment))\b|\bper\s+(?:day|night|month|km|kilomet\w*|bill|meal|trip)\b",
+    re.IGNORECASE,
+)
 _BULLET = re.compile(r"^\s*(?:[-*•·▪‣o]\s+|\(?\d{1,2}[.)]\s+|\(?[a-z][.)]\s+)", re.IGNORECASE)
 _ABBREVIATIONS = re.compile(r"\b(Rs|No|e\.g|i\.e|approx|incl|excl|max|min|viz|etc)\.(?=\s*[\w₹])", re.IGNORECASE)
 
@@ -132,7 +150,10 @@ def parse_amount_token(match: re.Match[str]) -> tuple[Decimal, str] | None:
         value *= 10_000_000
     elif scale == "k":
         value *= 1000
-    currency = _CURRENCY_WORDS.get(marker, _CURRENCY_WORDS.get(marker.rstrip("."), "INR"))
+    raw = (match.group("pre") or match.group("post") or "").strip()
+    currency = _CURRENCY_WORDS.get(marker, _CURRENCY_WORDS.get(marker.rstrip(".")))
+    if currency is None:
+        currency = detect_currency(raw) or (raw.upper() if re.fullmatch(r"[A-Za-z]{3}", raw) else "INR")
     return value, currency
 
 
@@ -165,12 +186,23 @@ def split_sentences(text: str) -> list[tuple[str, bool]]:
     Lines of one paragraph are joined when a line does not end a sentence and the next
     continues it (PDF and OCR text wraps lines anywhere)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_BULLET.sub("", line).strip() for line in text.split("\n")]
+    lines: list[tuple[str, bool]] = []
+    for raw_line in text.split("\n"):
+        if _MD_HEADING.match(raw_line):
+            lines.append((_MD_HEADING.sub("", raw_line).strip().strip("*_").strip(), True))
+        else:
+            lines.append((_BULLET.sub("", raw_line).strip(), False))
     merged: list[str] = []
+    md_headings: set[int] = set()  # indexes in `merged` of Markdown heading lines
     blank_before = True
-    for line in lines:
+    for line, is_md in lines:
         if not line:
             blank_before = True
+            continue
+        if is_md:
+            md_headings.add(len(merged))
+            merged.append(line)
+            blank_before = True  # nothing continues a heading
             continue
         starts_new = blank_before or not merged or _BULLET.match(line) is not None
         prev = merged[-1] if merged else ""
@@ -186,8 +218,8 @@ def split_sentences(text: str) -> list[tuple[str, bool]]:
             merged.append(line)
         blank_before = False
     sentences: list[tuple[str, bool]] = []
-    for line in merged:
-        if _is_heading(line):
+    for index, line in enumerate(merged):
+        if (index in md_headings and not _AMOUNT.search(line)) or _is_heading(line):
             sentences.append((line.rstrip(":").strip(), True))
             continue
         protected = _ABBREVIATIONS.sub(lambda m: m.group(1) + "\u2024", line)
@@ -202,7 +234,9 @@ def _is_heading(line: str) -> bool:
     words = line.rstrip(":").split()
     if not words or len(words) > 5 or _AMOUNT.search(line) or re.search(r"[.;!?]$", line):
         return False
-    return bool(find_categories(line))
+    # "Meals:" heads the lines under it; so does "Other:" (naming no category: it ends the
+    # section before it)
+    return bool(find_categories(line)) or line.rstrip().endswith(":")
 
 
 def _segments(sentence: str) -> list[tuple[list[str], str]]:
@@ -248,12 +282,42 @@ def _exclusion_items(text: str) -> list[str]:
     return items
 
 
+_HEADER_CURRENCY = re.compile(rf"\(\s*(?P<a>{_CUR})\s*\)|\bin\s+(?P<b>{_CUR})(?![\w])", re.IGNORECASE)
+_BARE_AMOUNT = re.compile(rf"(?<![\w.,/-])(?P<num>{_NUM})(?![\d,.%])")
+
+
+def _table_currency(text: str) -> str:
+    """Policy tables name the currency once, in a column header ("Limit (INR)", "Amount in
+    Rs"), and leave the cells bare ("Hotel | 4,000 per night"). Write it into that column's
+    cells, so each row reads like a sentence: "Hotel | INR 4,000 per night". A table's rows
+    are the lines with " | " until a blank line (a nested table keeps its parent's header)."""
+    out = []
+    column: tuple[int, str] | None = None
+    for line in text.split("\n"):
+        cells = line.split(" | ")
+        if not line.strip():
+            column = None
+        elif len(cells) > 1:
+            header = next(((i, m.group("a") or m.group("b")) for i, cell in enumerate(cells)
+                           if (m := _HEADER_CURRENCY.search(cell)) and not re.search(r"\d", cell)), None)
+            if header is not None:
+                column = header
+            elif column is not None and column[0] < len(cells) and not _AMOUNT.search(cells[column[0]]):
+                index, marker = column
+                cells[index] = _BARE_AMOUNT.sub(lambda m: f"{marker} {m.group('num')}", cells[index], count=1)
+                line = " | ".join(cells)
+        out.append(line)
+    return "\n".join(out)
+
+
 def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRules:
     """Read policy sentences into `PolicyRules`. Never raises; what it cannot place is listed
     in `warnings`."""
+    text = _table_currency(text)
     builders: dict[str, _Builder] = {}
     rules = PolicyRules(currency=default_currency, parser=PARSER_NAME)
     currencies: list[str] = []
+    rule_currencies: dict[str, list[str]] = {}
     heading: list[str] = []
 
     def builder(cid: str, label: str) -> _Builder:
@@ -267,7 +331,9 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
 
     for sentence, is_heading in split_sentences(text):
         if is_heading:
-            heading = [cid for cid, _, _ in find_categories(sentence)]
+            # every heading ends the section before it; a title naming the whole policy
+            # ("Acme India Travel Policy") heads no category
+            heading = [] if _TITLE.search(sentence) else [cid for cid, _, _ in find_categories(sentence)]
             continue
         used = False
         # --- rules about every bill -------------------------------------------------------
@@ -297,8 +363,14 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
 
         # --- rules about categories ---------------------------------------------------------
         segments = _segments(sentence)
-        if segments == [([], sentence)] and heading:
+        inherited = False
+        # a sentence naming no category belongs to its heading's category, unless it is a rule
+        # about every bill ("Alcohol is not reimbursable", "Bills older than 60 days ...")
+        if segments == [([], sentence)] and heading and (not used or _AMOUNT.search(sentence)):
             segments = [(list(heading), sentence)]
+            inherited = True
+        if not _AMOUNT.search(sentence) and age is None and _LIMIT_WORDS.search(sentence) and re.search(r"\d", sentence):
+            rules.warnings.append(f"a limit whose amount could not be read (no known currency?), not used: {sentence!r}")
         for ids, chunk in segments:
             amounts = _find_amounts(chunk)
             for amount in amounts:
@@ -323,9 +395,12 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
                     rule.whichever_is_lower = True
                 if _APPROVAL.search(chunk) and not any(a.threshold for a in amounts):
                     rule.requires_approval = True
-                if bans_category and not amounts:
+                # only a sentence that names the category bans it (not one under its heading)
+                if bans_category and not amounts and not inherited:
                     rule.not_reimbursable = True
                 for amount in amounts:
+                    if amount.period != "year":
+                        rule_currencies.setdefault(cid, []).append(amount.currency)
                     if amount.threshold:
                         rule.approval_above = amount.value
                         continue
@@ -346,7 +421,18 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
         counts = {c: currencies.count(c) for c in currencies}
         rules.currency = max(sorted(counts), key=lambda c: counts[c])
         if len(counts) > 1:
-            rules.warnings.append(f"the policy mixes currencies {sorted(counts)}; limits are read as {rules.currency}")
+            rules.warnings.append(
+                f"the policy mixes currencies {sorted(counts)}; each category's limits keep their own currency"
+            )
+    for cid, codes in rule_currencies.items():
+        distinct = sorted(set(codes))
+        if len(distinct) == 1 and distinct[0] != rules.currency:
+            builders[cid].rule.currency = distinct[0]
+        elif len(distinct) > 1:
+            builders[cid].rule.requires_approval = True
+            rules.warnings.append(
+                f"category {cid!r} has limits in several currencies {distinct}; its bills go to review"
+            )
     rules.categories = [builders[cid].rule for cid in sorted(builders)]
     for rule in rules.categories:
         if not (

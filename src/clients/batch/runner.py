@@ -177,7 +177,8 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
             source = {"type": "folders", "path": str(config.folders)}
         # (an extracted ZIP lives under .cache/ itself: only a folder source skips it)
         skip_dir = cache_root if config.zip is None else None
-        folders = _without_own_files(folders, output, extract_path, config.csv, skip_dir)
+        inputs = [p for p in (config.policy, config.policy_rules, config.client_addresses) if p is not None]
+        folders = _without_own_files(folders, output, extract_path, config.csv, skip_dir, inputs)
         if not folders and not issues:
             where = config.zip or config.folders
             raise ConfigurationError(f"no bill files found in {where} (expected one subfolder per employee)")
@@ -251,11 +252,15 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
 
 
 def _without_own_files(
-    folders: list[EmployeeFolder], output: Path, extract_path: Path, csv: Path | None, cache_root: Path | None
+    folders: list[EmployeeFolder], output: Path, extract_path: Path, csv: Path | None, cache_root: Path | None,
+    inputs: list[Path] | None = None,
 ) -> list[EmployeeFolder]:
     """An output written inside the bills folder (results.json, its lock, the CSV, .cache/)
-    must not be read back as a bill on the next run; folders left empty are dropped."""
+    must not be read back as a bill on the next run, nor may the job's own input files (the
+    policy, --policy-rules, --client-addresses) kept in that folder; folders left empty are
+    dropped."""
     own = {output, extract_path, output.with_name(output.name + ".lock"), output.with_name(output.name + ".lock.holder")}
+    own.update(Path(p).resolve() for p in inputs or ())
     if csv is not None:
         own.add(Path(csv).resolve())
     kept: list[EmployeeFolder] = []

@@ -47,6 +47,9 @@ class CategoryRule(BaseModel):
     approval_above: Decimal | None = Field(None, description="bills above this amount need approval")
     not_reimbursable: bool = Field(False, description="the policy excludes this category")
     day_unit: Literal["day", "night"] = "day"
+    currency: str | None = Field(
+        None, description="ISO 4217 code of this category's limits when it differs from the policy's currency"
+    )
     sources: list[str] = Field(default_factory=list, description="policy sentences this rule came from")
 
 

@@ -171,6 +171,7 @@ class AmountResult:
     source_line: str | None
     currency: str | None  # a currency marker on the chosen amount or its line
     flags: list[str] = field(default_factory=list)
+    corroborated: bool = False  # the bill's arithmetic, its payment lines or a repeat confirm it
 
 
 def _letters(s: str) -> int:
@@ -394,13 +395,21 @@ def pick_total(entries: list[Entry], *, rupee_context: bool) -> AmountResult:
         confidence -= 0.15
 
     corroborated = support["arithmetic"] or support["payment"] or support["repeated"]
+    other = _other_reading(best)
+    if other is not None and not corroborated:
+        if book.arithmetic(other, exclude=best) or book.payment(other) or book.items_sum(other):
+            value, confidence, corroborated = other, 0.85, True
+        else:
+            # "Total 2.500": 2.50 or 2,500? Nothing on the bill settles it, so neither number
+            # may decide the claim.
+            return AmountResult(None, 0.2, best.source_line, None, [FLAG_LOW_CONFIDENCE_AMOUNT])
     marked_line = best.token.currency or detect_currency(best.source_line)
     if rupee_context and not marked_line and not corroborated:
         slipped = _rupee_slip(best.token)
         if slipped is not None:
             if (book.arithmetic(slipped, exclude=best) or book.payment(slipped) or book.items_sum(slipped)
                     or book.rate_times_volume(slipped)):
-                value, confidence = slipped, 0.85
+                value, confidence, corroborated = slipped, 0.85, True
                 flags.append(FLAG_RUPEE_SIGN_MISREAD)
             else:
                 # "Total 2346.50" with nothing to check it against: it may be ₹346.50. Deciding on
@@ -413,7 +422,40 @@ def pick_total(entries: list[Entry], *, rupee_context: bool) -> AmountResult:
     confidence = round(max(0.05, min(0.97, confidence)), 3)
     if confidence < 0.5:
         flags.append(FLAG_LOW_CONFIDENCE_AMOUNT)
-    return AmountResult(value, confidence, best.source_line, best.token.currency, flags)
+    return AmountResult(value, confidence, best.source_line, best.token.currency, flags, bool(corroborated))
+
+
+# Digit groups split by plain spaces: "1 234 567.50", "12 34 567". Thousands, or separate
+# numbers ("2 120.00": a quantity and a price)? Only the bill's arithmetic can tell.
+_SPACED_RUN = re.compile(r"(?<![\d.,'])(?:\d{1,3}(?: \d{3})+|\d{1,2}(?: \d{2})+ \d{3})(?:[.,]\d{1,2})?(?![\d.,'])")
+
+
+def read_total(lines: list[str], *, decimal_comma: bool = False, masks: dict[int, list[tuple[int, int]]] | None = None,
+               rupee_context: bool = False) -> AmountResult:
+    """The payable total of a bill's lines. A bill with plain-space digit groups is read both
+    ways (groups apart, groups joined as thousands); when the two readings give different
+    totals, the one the bill's own arithmetic confirms wins, and with both or neither
+    confirmed the amount is left for a reviewer."""
+    apart = pick_total(collect_entries(lines, decimal_comma=decimal_comma, masks=masks), rupee_context=rupee_context)
+    joined_lines = [_SPACED_RUN.sub(lambda m: m.group().replace(" ", "\u202f"), line) for line in lines]
+    if joined_lines == lines:
+        return apart
+    joined = pick_total(collect_entries(joined_lines, decimal_comma=decimal_comma, masks=masks),
+                        rupee_context=rupee_context)
+    if joined.amount == apart.amount:
+        return apart
+    if joined.corroborated != apart.corroborated:
+        return joined if joined.corroborated else apart
+    return AmountResult(None, 0.2, apart.source_line or joined.source_line, None, [FLAG_LOW_CONFIDENCE_AMOUNT])
+
+
+def _other_reading(best: Entry) -> Decimal | None:
+    """A dot before exactly three digits: "2.500" is 2.50 with a stray digit, or 2,500 written
+    the European way (money in a two-decimal currency never has three decimals)."""
+    token = best.token
+    if token.decimals == 3 and not token.grouped and token.raw.count(".") == 1 and "," not in token.raw:
+        return parse_amount(token.raw.replace(".", ""))
+    return None
 
 
 def _lone_charge(entries: list[Entry]) -> list[Entry]:

@@ -3,6 +3,18 @@
 Extractors never raise for a bad input: they raise `ExtractionFailure` internally and the
 processor turns it into `ExtractedDocument.error`, so one bad file is one error row, not a
 crashed batch.
+
+Error kinds and their codes (`DocumentError.code`):
+  unsupported  unsupported_extension: .xyz, unsupported_format: heic|avif|doc|jpeg2000, not_text
+  empty        empty_file
+  no_text      no_text, no_pages
+  needs_ocr    ocr_disabled
+  encrypted    password_required, unsupported_encryption
+  corrupt      not_a_pdf, not_an_image, not_a_docx, corrupt_pdf, corrupt_docx, corrupt_image,
+               truncated_image, not_found, not_a_file, unreadable_file, unexpected_error,
+               worker_crashed
+  too_large    file_too_large, image_too_large, archive_too_large, out_of_memory
+  ocr_failed   ocr_failed, ocr_unavailable
 """
 
 from __future__ import annotations

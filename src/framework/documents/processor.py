@@ -102,7 +102,10 @@ class DocumentProcessor:
     def _extract_data(self, data: bytes, display: str, extension: str) -> ExtractedDocument:
         sha = hashlib.sha256(data).hexdigest()
         try:
-            fingerprint = self.cache_fingerprint() if self.use_cache else {}
+            # The extension is part of the key: it picks the reader (.md vs .txt) and words the
+            # errors ("a HEIC image although it is named .jpg"), so a copy under another
+            # extension must not be served the first copy's result.
+            fingerprint = {**self.cache_fingerprint(), "extension": extension.lower()} if self.use_cache else {}
             cache = ExtractionCache(self.cache_dir) if self.use_cache else None
             if cache is not None:
                 cached = cache.get(sha, fingerprint)

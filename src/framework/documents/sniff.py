@@ -29,6 +29,11 @@ _HEIF_BRANDS = {
     b"heic": "heic", b"heix": "heic", b"hevc": "heic", b"hevx": "heic", b"heim": "heic",
     b"heis": "heic", b"mif1": "heif", b"msf1": "heif", b"avif": "avif", b"avis": "avif",
 }
+# The extensions a format is saved under when nobody renamed it ("IMG_0413.HEIC").
+_NATURAL_EXTENSIONS = {
+    "heic": (".heic", ".heics", ".heif"), "heif": (".heif", ".heic", ".hif"), "avif": (".avif",),
+    "jpeg2000": (".jp2", ".j2k", ".jpf", ".jpx"),
+}
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
@@ -148,7 +153,7 @@ def resolve_type(extension: str, sniffed: Sniffed) -> str:
             " (e.g. on an iPhone: Settings > Camera > Formats > Most Compatible)"
             if fmt in ("heic", "heif") else ""
         )
-        named = f" although it is named {ext}" if ext else ""
+        named = f" although it is named {ext}" if ext and ext not in _NATURAL_EXTENSIONS.get(fmt, ()) else ""
         raise ExtractionFailure(
             "unsupported", f"the file is a {fmt.upper()} image{named}{hint}",
             f"unsupported_format: {fmt}",

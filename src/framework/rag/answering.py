@@ -65,11 +65,32 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOPWORDS]
 
 
+_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+
+
+def _without_headings(text: str) -> list[str]:
+    """The text as blocks with the Markdown heading lines taken out: a heading line ends the
+    block before it, and the line after it starts a new one (it is not glued to the title)."""
+    blocks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if _ATX_HEADING.match(line):
+            blocks.append([])
+        elif _SETEXT_UNDERLINE.match(line) and blocks[-1] and blocks[-1][-1].strip():
+            # "Title\n=====": the line above was a heading, not a sentence
+            blocks[-1].pop()
+            blocks.append([])
+        else:
+            blocks[-1].append(line)
+    return ["\n".join(lines) for lines in blocks if any(line.strip() for line in lines)]
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences and list items; Markdown headings are dropped (a title is no answer, and
-    chunkers repeat it at the top of each chunk)."""
-    pieces = (s.strip() for s in _SENTENCE_END.split(text))
-    return [s for s in pieces if len(s) >= 3 and not s.startswith("#")]
+    chunkers repeat it at the top of each chunk), but the sentence right after a heading is
+    kept as a sentence of its own."""
+    pieces = (s.strip() for block in _without_headings(text) for s in _SENTENCE_END.split(block))
+    return [s for s in pieces if len(s) >= 3 and not _SETEXT_UNDERLINE.match(s)]
 
 
 class ExtractiveAnswerer:

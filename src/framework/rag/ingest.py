@@ -97,6 +97,7 @@ class IngestReport:
     chunks_written: int = 0
     chunks_deleted: int = 0
     orphans_removed: int = 0
+    vectors_rebuilt: int = 0  # Chroma's files were unreadable after a crash; re-embedded from the records
     stopped_reason: str | None = None
     elapsed_s: float = 0.0
     dry_run: bool = False
@@ -324,7 +325,8 @@ class RagIngest:
         with store_lock(options.persist_dir):
             try:
                 # before any work: a changed provider or model (or offline dimension) fails here
-                self.store.check_embedder(self.embedder, resolve_dimension=False)
+                configured = self.store.check_embedder(self.embedder, resolve_dimension=False)
+                self._check_remote_dimension(configured)
                 writer = IndexWriter(
                     self.store, self.embedder, chunking_signature=options.chunking.signature,
                     cleanup=options.cleanup, embedding_batch_size=self.settings.embedding_batch_size,
@@ -333,10 +335,25 @@ class RagIngest:
                 self._ingest(writer, report)
                 if report.stopped_reason is None:
                     report.orphans_removed += writer.reconcile_pending()
+                report.vectors_rebuilt = writer.vectors_rebuilt
             finally:
                 self.store.close()
         report.elapsed_s = time.monotonic() - started
         return report
+
+    def _check_remote_dimension(self, configured: EmbedderIdentity) -> None:
+        """A remote embedder with the collection's provider and model may still return vectors of
+        another size (a redeployed server, a `dimensions` option): only asking tells. Ask once
+        now, so even a run with nothing new to embed stops with exit 1 instead of passing until
+        the first changed file. A probe that fails is not fatal: the first write asks again."""
+        stored = self.store.stored_identity()
+        if stored is None or stored.dimension is None or configured.dimension is not None:
+            return
+        try:
+            self.store.check_embedder(self.embedder, resolve_dimension=True)
+        except ProviderError as exc:
+            log.warning("could not ask the embedder for its dimension (%s); it is checked again before the "
+                        "first write", exc)
 
     def _ingest(self, writer: IndexWriter, report: IngestReport) -> None:
         options = self.options
@@ -348,12 +365,21 @@ class RagIngest:
         seen: set[str] = set()
         bar = progress_bar(desc="ingest", unit="file")
         group = _Group()
+        # Indexed files the manifest does not list yet: a run killed between committing a
+        # group's records and appending its manifest rows left them out.
+        missing_rows: list[dict] = []
 
         def tasks() -> Iterator[FileTask]:
             for file in walk_files(options.input_dir, options.extensions, self._exclusions()):
                 seen.add(file.source)
                 record = records.get(file.source)
-                if self._in_manifest(manifest, file) or self._unchanged(record, file, signature):
+                if self._in_manifest(manifest, file):
+                    report.skipped += 1
+                    bar.update(1)
+                    continue
+                if self._unchanged(record, file, signature):
+                    if options.manifest is not None:
+                        missing_rows.append(self._manifest_row(file, record.sha256, record.chunk_count))
                     report.skipped += 1
                     bar.update(1)
                     continue
@@ -383,6 +409,8 @@ class RagIngest:
                     if result.unchanged:
                         with transaction(self.store.conn):
                             records.touch(task.file.source, task.file.size, task.file.mtime_ns)
+                        if options.manifest is not None and (record := records.get(task.file.source)) is not None:
+                            missing_rows.append(self._manifest_row(task.file, record.sha256, record.chunk_count))
                         report.skipped += 1
                         continue
                     if result.error is not None:
@@ -399,6 +427,9 @@ class RagIngest:
                 bar.close()
         else:
             bar.close()
+        if missing_rows:
+            append_jsonl(options.manifest, missing_rows, many=True)
+            log.info("manifest: %d indexed file(s) were missing from it (an interrupted run); added", len(missing_rows))
         if options.cleanup == "full" and report.stopped_reason is None:
             gone = [source for source in records.sources() if source not in seen]
             if gone:
@@ -433,14 +464,15 @@ class RagIngest:
             task: FileTask = update.extra["task"]
             (report.updated if task.action == "update" else report.added).append(update.source)
             report.chunks_written += len(update.chunks)
-            manifest_rows.append(
-                {"path": task.file.location, "source": update.source, "sha256": update.sha256,
-                 "chunks": len(update.chunks), "collection": self.options.collection}
-            )
+            manifest_rows.append(self._manifest_row(task.file, update.sha256, len(update.chunks)))
         if self.options.manifest is not None:
             append_jsonl(self.options.manifest, manifest_rows, many=True)
         log.debug("wrote %d file(s), %d chunk(s)", len(updates), sum(len(u.chunks) for u in updates))
         return True
+
+    def _manifest_row(self, file: SourceFile, sha256: str, chunks: int) -> dict:
+        return {"path": file.location, "source": file.source, "sha256": sha256, "chunks": chunks,
+                "collection": self.options.collection}
 
     def _fail(self, report: IngestReport, failure: FileFailure) -> None:
         report.failed.append(failure)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,19 @@ class LexicalIndex:
         if source is None:
             return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
         return int(self.conn.execute("SELECT COUNT(*) FROM chunks WHERE source = ?", (source,)).fetchone()[0])
+
+    def iter_chunks(self, batch_size: int = 1000) -> Iterator[list[Chunk]]:
+        """Every stored chunk, as written (heading, text, store metadata), in batches."""
+        cursor = self.conn.execute(
+            "SELECT chunk_id, source, chunk_index, heading, text, metadata FROM chunks ORDER BY rowid"
+        )
+        while rows := cursor.fetchmany(batch_size):
+            batch = []
+            for chunk_id, source, chunk_index, heading, text, metadata in rows:
+                stored = json.loads(metadata)
+                batch.append(Chunk(chunk_id=chunk_id, source=source, chunk_index=chunk_index, heading=heading, text=text,
+                                   content_hash=str(stored.get("content_hash", "")), metadata=stored))
+            yield batch
 
     def get(self, ids: Sequence[str]) -> dict[str, LexicalHit]:
         found: dict[str, LexicalHit] = {}

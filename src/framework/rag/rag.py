@@ -67,9 +67,9 @@ class RAG:
         return self._embedder
 
     def _check_identity(self, *, dense: bool) -> None:
-        """Querying with another embedder than the one that built the collection is an error,
-        whatever the retriever: a silent fallback would answer from the wrong index later.
-        BM25 queries compare provider and model only, so they never wait on a remote probe."""
+        """Dense and hybrid queries with another embedder than the one that built the
+        collection are an error: a silent fallback would answer from the wrong index later.
+        BM25 queries use no embedder and are not checked."""
         level = 2 if dense else 1
         if self._checked_level >= level:
             return
@@ -98,7 +98,9 @@ class RAG:
         if top_k < 1 or not text or not text.strip():
             return []
         lexical = LexicalIndex(self.store.reader())
-        self._check_identity(dense=retriever != "bm25")
+        if retriever != "bm25":
+            # BM25 never touches the embedder or the vectors: any embedder may query it
+            self._check_identity(dense=True)
         if retriever == "bm25":
             return [
                 RetrievedChunk(chunk_id=h.chunk_id, text=h.text, score=h.score, source=h.source, metadata=h.metadata,

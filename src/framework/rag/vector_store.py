@@ -187,6 +187,39 @@ class ChromaStore:
             with self._lock:
                 collection.delete(ids=ids[start : start + step])
 
+    # -- damage -----------------------------------------------------------------------------
+    def damage(self) -> str | None:
+        """Why the local collection cannot be read, or None when it can (or is not local).
+
+        Chroma rewrites its HNSW segment files (index_metadata.pickle, data_level0.bin, ...)
+        in place, so a process killed during a flush can leave them truncated; from then on
+        every call on the collection, count() included, fails with an InternalError about the
+        segment. A Chroma server is left alone: an error there may be the network."""
+        if getattr(self.settings, "chroma_host", None):
+            return None
+        collection = self._get()
+        if collection is None:
+            return None
+        try:
+            with self._lock:
+                collection.count()
+        except Exception as exc:
+            text = str(exc)
+            if any(word in text.lower() for word in ("hnsw", "segment", "pickle", "compact")):
+                return text
+            raise
+        return None
+
+    def recreate(self) -> None:
+        """Drop the collection and create it empty with the same metadata (its embedder)."""
+        with self._lock:
+            collection = self._get()
+            if collection is None:
+                return
+            metadata = dict(collection.metadata or {})
+            self.client.delete_collection(self.name)
+            self._collection = self.client.get_or_create_collection(self.name, metadata=metadata, embedding_function=None)
+
     # -- reads ------------------------------------------------------------------------------
     def count(self) -> int:
         collection = self._get()

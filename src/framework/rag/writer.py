@@ -9,7 +9,9 @@ Per group of files:
   4. delete the stale vectors, then clear those pending ids.
 A run that finds pending ids no record claims (a crash between 1 and 3, or between 3 and 4)
 deletes those vectors first. A file counts as done only after step 3, i.e. after its last
-batch is in.
+batch is in. Chroma itself rewrites its HNSW files in place, so a kill inside step 2 or 4 can
+leave them unreadable: the next run that needs Chroma then re-embeds every recorded chunk into
+a fresh collection (`ensure_vectors_readable`), since the records hold all it was built from.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class IndexWriter:
         self.cleanup = cleanup
         self.embedding_batch_size = max(1, embedding_batch_size)
         self.identity: EmbedderIdentity | None = None
+        self._vectors_checked = False
+        self.vectors_rebuilt = 0  # vectors re-embedded because Chroma's files were unreadable
 
     # -- preparation ---------------------------------------------------------------------
     def prepare(self) -> EmbedderIdentity:
@@ -85,12 +89,42 @@ class IndexWriter:
         identity = self.identity or EmbedderIdentity.of(self.embedder, resolve_dimension=False)
         return f"{identity.provider}:{identity.model}:{identity.dimension}"
 
+    def ensure_vectors_readable(self) -> None:
+        """Before the first Chroma call of a run: when Chroma's files were left unreadable by a
+        kill (see `ChromaStore.damage`), re-embed every recorded chunk into a fresh collection.
+        The vectors are derived data: the records hold each chunk's heading, text and metadata
+        exactly as first written, so the rebuilt collection equals the lost one. Checked only
+        when Chroma is about to be used, so a re-run with nothing to do still never opens it."""
+        if self._vectors_checked:
+            return
+        self._vectors_checked = True
+        chroma = self.store.chroma
+        damage = chroma.damage()
+        if damage is None:
+            return
+        total = self.store.lexical.count()
+        log.warning(
+            "the vector index of collection %r cannot be read (%s); an interrupted write? Rebuilding its %d "
+            "vector(s) from the index records", self.store.collection, damage.splitlines()[0][:200], total,
+        )
+        chroma.recreate()
+        self.prepare()
+        with transaction(self.store.conn):
+            self.store.records.clear_pending(self.store.records.pending())  # nothing is in the new collection
+        for batch in self.store.lexical.iter_chunks(batch_size=chroma.max_batch_size):
+            chroma.upsert(batch, self._embed([chunk.indexed_text for chunk in batch]))
+        self.vectors_rebuilt = total
+
     def reconcile_pending(self) -> int:
         """Delete vectors left by an interrupted run that no record claims. Returns how many."""
         records = self.store.records
         pending = records.pending()
         if not pending:
             return 0
+        self.ensure_vectors_readable()  # a run killed inside a Chroma write is what leaves pending ids
+        pending = records.pending()
+        if not pending:
+            return 0  # the collection was rebuilt from the records: nothing is left over
         tracked = set(self.store.lexical.get(pending))
         orphans = [i for i in pending if i not in tracked]
         if orphans:
@@ -105,6 +139,7 @@ class IndexWriter:
         updates = [u for u in updates if u.chunks]
         if not updates:
             return
+        self.ensure_vectors_readable()
         self.prepare()
         conn, records, lexical = self.store.conn, self.store.records, self.store.lexical
         chunks = [chunk for update in updates for chunk in update.chunks]
@@ -148,6 +183,7 @@ class IndexWriter:
         """Remove files from both indexes and from the records. Returns the chunks removed."""
         removed = 0
         conn, records, lexical = self.store.conn, self.store.records, self.store.lexical
+        self.ensure_vectors_readable()
         for source in sources:
             ids = lexical.ids_for_source(source)
             with transaction(conn):

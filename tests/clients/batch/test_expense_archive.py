@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import struct
 import zipfile
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from clients.batch.archive import ArchiveLimits, extract_archive, plan_archive
 from framework.errors import ConfigurationError
+from tests.support.zips import lie_about_size, patch_headers
 
 CASES = Path(__file__).resolve().parents[2] / "fixtures" / "cases"
 C20 = CASES / "C20_zip_path_traversal"
@@ -66,32 +66,12 @@ def test_ratio_limit_refuses_a_small_bomb(tmp_path):
     assert "compresses" in result.issues[0].message
 
 
-def _patch_headers(path: Path, member: str, *, local_offset: int, central_offset: int, fmt: str, value) -> None:
-    """Rewrite one field of an entry's local and central headers (zipfile never writes lies)."""
-    data = bytearray(path.read_bytes())
-    name = member.encode()
-    for magic, name_at, field_at in ((b"PK\x03\x04", 26, local_offset), (b"PK\x01\x02", 28, central_offset)):
-        start = 30 if magic == b"PK\x03\x04" else 46
-        pos = data.find(magic)
-        while pos != -1:
-            name_len = struct.unpack_from("<H", data, pos + name_at)[0]
-            if data[pos + start : pos + start + name_len] == name:
-                old = struct.unpack_from(fmt, data, pos + field_at)[0]
-                struct.pack_into(fmt, data, pos + field_at, value(old))
-            pos = data.find(magic, pos + 4)
-    path.write_bytes(bytes(data))
-
-
-def _lie_about_size(path: Path, member: str, fake_size: int) -> None:
-    _patch_headers(path, member, local_offset=22, central_offset=24, fmt="<I", value=lambda _: fake_size)
-
-
 def test_lying_header_is_stopped_by_the_byte_counter(tmp_path):
     archive = tmp_path / "liar.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("emp/scan.png", b"\0" * (2 * 1024 * 1024))
         zf.writestr("emp/ok.txt", "Total INR 10.00")
-    _lie_about_size(archive, "emp/scan.png", 1000)
+    lie_about_size(archive, "emp/scan.png", 1000)
     assert zipfile.ZipFile(archive).getinfo("emp/scan.png").file_size == 1000
     result = extract_archive(archive, tmp_path / "x")
     assert [i.name for i in result.issues] == ["emp/scan.png"]
@@ -146,7 +126,7 @@ def test_special_files_and_encrypted_entries(tmp_path):
         zf.writestr(fifo, b"")
         zf.writestr("emp/locked.txt", b"xxxx")
         zf.writestr("emp/ok.txt", "Total INR 5.00")
-    _patch_headers(archive, "emp/locked.txt", local_offset=6, central_offset=8, fmt="<H", value=lambda bits: bits | 0x1)
+    patch_headers(archive, "emp/locked.txt", local_offset=6, central_offset=8, fmt="<H", value=lambda bits: bits | 0x1)
     with zipfile.ZipFile(archive) as zf:
         assert zf.getinfo("emp/locked.txt").flag_bits & 0x1
     result = extract_archive(archive, tmp_path / "x")

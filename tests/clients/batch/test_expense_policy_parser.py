@@ -139,3 +139,28 @@ def test_sentence_split_keeps_rs_dot_and_decimals():
 def test_stricter_of_two_limits_wins():
     rules = parse_policy_text("Meals up to Rs 1,000 per day. Meals: maximum INR 800 per day for juniors.")
     assert _cat(rules, "meals").per_day_limit == Decimal("800.00")
+
+
+def test_a_table_names_its_currency_once_in_the_header():
+    # how DocumentProcessor renders a .docx table (C08): " | " between cells, a nested table's
+    # title on its own line; the currency is only in the header
+    text = (
+        "Acme Travel Policy v3\n\nCategory | Limit (INR)\nHotel | 4,000 per night\nMeals | 1,200 per day\n"
+        "Local travel\nAirport taxi | 1,500 per trip\n\nVisa fees 2,000 are reimbursed."
+    )
+    rules = parse_policy_text(text)
+    limits = {c.id: (c.per_day_limit, c.day_unit, c.per_bill_limit) for c in rules.categories}
+    assert limits == {
+        "hotel": (Decimal("4000.00"), "night", None),
+        "meals": (Decimal("1200.00"), "day", None),
+        "cab": (None, "day", Decimal("1500.00")),
+    }
+    # after the table (a blank line) a bare number is not money any more: no visa rule
+    assert rules.currency == "INR" and rules.warnings == []
+
+
+def test_a_table_cell_with_its_own_currency_is_left_alone():
+    rules = parse_policy_text("Item | Limit (INR)\nHotel | USD 200 per night\nMeals | 1,000 per day")
+    assert [(c.id, c.per_day_limit) for c in rules.categories] == [("hotel", Decimal("200.00")), ("meals", Decimal("1000.00"))]
+    assert rules.warnings == ["the policy mixes currencies ['INR', 'USD']; each category's limits keep their own currency"]
+    assert {c.id: c.currency for c in rules.categories} == {"hotel": "USD", "meals": None}

@@ -164,6 +164,44 @@ def test_total_picking(text: str, expected: str) -> None:
     assert extract_bill(text, default_currency="MYR").amount == Decimal(expected)
 
 
+@pytest.mark.parametrize(("text", "expected", "currency"), [
+    # each grouping style on a whole bill, not just on one token
+    pytest.param("Taj Hotel\nDate: 05/04/2024\nGrand Total ₹ 1,23,45,678.00", "12345678.00", "INR", id="crore"),
+    pytest.param("Taj Hotel\nDate: 05/04/2024\nNet Amount: 10,00,000", "1000000.00", "INR", id="lakh-no-cents"),
+    pytest.param("Dhaba\nDate: 05/04/2024\nTotal Rupees 2,45,000.00 only", "245000.00", "INR", id="rupees-word"),
+    pytest.param("Dhaba\nDate: 05/04/2024\nTotal Rs 1 25 000", "125000.00", "INR", id="lakh-spaces"),
+    pytest.param("Walmart\nDate: 04/05/2024\nTOTAL $1,234,567.89", "1234567.89", "USD", id="western"),
+    pytest.param("Autohaus\nDatum: 05.04.2024\nGesamtbetrag 1.234.567,89 EUR", "1234567.89", "EUR", id="european"),
+    pytest.param("Gasthaus\nDatum: 05.04.2024\nSumme EUR 1.234,-", "1234.00", "EUR", id="european-dash-cents"),
+    pytest.param("Brasserie\nDate: 05/04/2024\nTotal TTC 1 234,56 €", "1234.56", "EUR", id="french-spaces"),
+    pytest.param("Hotel Bern\nDate: 05.04.2024\nTotal CHF 1'234.50", "1234.50", "CHF", id="swiss-apostrophe"),
+    pytest.param("Hotel Bern\nDate: 05.04.2024\nTotal CHF 350.-", "350.00", "CHF", id="swiss-dash-cents"),
+    pytest.param("Hotel Bern\nDate: 05/04/2024\nTotal USD 1 234.50", "1234.50", "USD", id="spaces-after-currency"),
+    pytest.param("Hotel Bern\nDate: 05/04/2024\nTotal 1\u00a0234.50", "1234.50", "INR", id="no-break-space"),
+    # space groups without a currency mark: the reading the arithmetic confirms
+    pytest.param("Hotel\nDate: 05/04/2024\nSub Total 1 000 000.00\nGST 18% 180 000.00\nGrand Total 1 180 000.00",
+                 "1180000.00", "INR", id="spaces-confirmed-by-the-taxes"),
+])
+def test_every_grouping_style_on_a_bill(text: str, expected: str, currency: str) -> None:
+    bill = extract_bill(text)
+    assert (bill.amount, bill.currency) == (Decimal(expected), currency)
+    assert "low_confidence_amount" not in bill.flags
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("Cafe\nDate: 05/04/2024\nTotal 3 180.00", id="count-or-thousands"),  # 3,180.00, or 3 items for 180.00?
+    pytest.param("Hotel\nDate: 05/04/2024\nTotal 1 234 567.50", id="spaces-unconfirmed"),
+    pytest.param("Hotel\nDate: 05/04/2024\nRoom 1 200.00\nTax 34.50\nTotal 1 234.50", id="both-readings-add-up"),
+    pytest.param("Autohaus\nDatum: 05.04.2024\nGesamt: 2.500 EUR", id="three-decimals-eur"),  # 2.50 or 2,500?
+    pytest.param("Shop\nDate: 04/05/2024\nTotal $1.234", id="three-decimals-usd"),
+])
+def test_an_amount_that_reads_two_ways_goes_to_review(text: str) -> None:
+    """Nothing on these bills says which reading is meant: neither number may decide the claim."""
+    bill = extract_bill(text)
+    assert bill.amount is None and "low_confidence_amount" in bill.flags
+    assert bill.evidence["amount"].source_line  # the reviewer is shown the line
+
+
 def test_item_lines_are_never_summed_into_a_total() -> None:
     bill = extract_bill("Shop\nTea 2 x 10.00 20.00\nCoffee 1 x 30.00 30.00")
     assert bill.amount is None and "amount_not_found" in bill.flags

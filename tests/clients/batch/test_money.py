@@ -33,6 +33,22 @@ from clients.batch.money import detect_currency, find_amounts, parse_amount
         ("0.02-", "-0.02"),
         ("(12.00)", "-12.00"),
         ("1,234,56", "1234.56"),  # OCR read the decimal point as a comma
+        # every grouping style, with each decimal style it is printed with
+        ("1,00,00,000.00", "10000000.00"),  # crore, two-digit groups all the way
+        ("1,234,567.89", "1234567.89"),
+        ("1.234.567,89", "1234567.89"),
+        ("1 234 567,89", "1234567.89"),
+        ("1 234 567.89", "1234567.89"),  # SI / Swiss: spaces and a decimal point
+        ("1\u202f234\u202f567.89", "1234567.89"),  # narrow no-break spaces (typeset PDFs)
+        ("1\u00a0234,56", "1234.56"),
+        ("1'234'567.89", "1234567.89"),
+        ("1’234.50", "1234.50"),
+        ("12 34 567.50", "1234567.50"),  # lakh groups written with spaces
+        # cents printed as a dash: zero cents, never a minus
+        ("350.-", "350.00"),
+        ("1,234.-", "1234.00"),
+        ("1.234,-", "1234.00"),
+        ("€ 12,–", "12.00"),
     ],
 )
 def test_parse_amount(token: str, expected: str) -> None:
@@ -72,6 +88,15 @@ def _values(line: str) -> list[str]:
         ("Net Total 42-10 RM42.10", ["42.00", "10.00", "42.10"]),  # "10 RM" must not eat "RM42.10"
         ("Summe 45,90 EUR", ["45.90"]),
         ("Total    Rs. 1,25,000/-", ["125000.00"]),
+        ("Summe EUR 1.234,-", ["1234.00"]),  # the ",-" says the dot groups thousands
+        ("Total CHF 350.-", ["350.00"]),
+        ("Total 1\u202f234.50", ["1234.50"]),  # a typographic space is never a column gap
+        # after a currency marker, space-split groups are one number ...
+        ("Total Rs 1 25 000", ["125000.00"]),
+        ("Total USD 1 234 567.50", ["1234567.50"]),
+        ("Total 1 234,56 €", ["1234.56"]),
+        # ... elsewhere they stay apart (a quantity and a price); totals.py weighs both readings
+        ("Masala dosa 2 120.00", ["2.00", "120.00"]),
     ],
 )
 def test_find_amounts(line: str, expected: list[str]) -> None:

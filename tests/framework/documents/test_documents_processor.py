@@ -155,6 +155,22 @@ def test_damaged_cache_entry_is_a_miss(settings, tmp_path: Path):
     assert processor.extract(path).text == "hello world"
 
 
+def test_a_copy_under_another_extension_is_not_served_the_first_copys_result(settings, tmp_path: Path):
+    """The extension picks the reader and words the errors, so it is part of the cache key (C27:
+    IMG_0412.jpg and IMG_0413.HEIC hold the same HEIC bytes)."""
+    processor = DocumentProcessor(settings, cache_dir=tmp_path / "c")
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    (tmp_path / "IMG_0412.jpg").write_bytes(heic)
+    (tmp_path / "IMG_0413.HEIC").write_bytes(heic)
+    assert "although it is named .jpg" in processor.extract(tmp_path / "IMG_0412.jpg").error.message
+    honest = processor.extract(tmp_path / "IMG_0413.HEIC").error
+    assert honest.code == "unsupported_format: heic" and "named" not in honest.message
+    (tmp_path / "notes.txt").write_text("# Title\n\nbody\n")
+    (tmp_path / "notes.md").write_text("# Title\n\nbody\n")
+    assert processor.extract(tmp_path / "notes.txt").file_type == "text"
+    assert processor.extract(tmp_path / "notes.md").file_type == "markdown"
+
+
 def test_processor_pickles_without_an_engine(settings, receipt_image):
     processor = DocumentProcessor(settings, use_cache=False)
     processor.ocr.ocr_image(receipt_image)  # engine now loaded in this process

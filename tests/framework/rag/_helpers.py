@@ -111,6 +111,33 @@ def store_state(persist_dir: Path, collection: str = "documents") -> StoreState:
         client.close()
 
 
+@dataclass
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict
+
+
+def stored_chunks(persist_dir: Path, collection: str = "documents") -> dict[str, list[StoredChunk]]:
+    """What the store holds for each source, in chunk order (the text lives in the BM25 table;
+    Chroma holds only vectors and the same metadata)."""
+    import json
+
+    conn = sqlite3.connect(str(persist_dir / "rag_index" / f"{collection}.sqlite3"))
+    try:
+        rows = conn.execute("SELECT source, chunk_id, text, metadata FROM chunks ORDER BY source, chunk_index").fetchall()
+    finally:
+        conn.close()
+    out: dict[str, list[StoredChunk]] = {}
+    for source, chunk_id, text, metadata in rows:
+        out.setdefault(source, []).append(StoredChunk(chunk_id, text, json.loads(metadata)))
+    return out
+
+
+def stored_text(persist_dir: Path, source: str, collection: str = "documents") -> str:
+    return "\n".join(chunk.text for chunk in stored_chunks(persist_dir, collection).get(source, []))
+
+
 def tree_snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """(size, mtime_ns) of every file under a folder, to prove nothing was written."""
     if not folder.exists():
@@ -126,6 +153,11 @@ _WORDS = (
     "city laundry policy luggage tips visa flight exception airport toll fuel taxi manager meal hotel mileage "
     "receipt claim audit parking approval day night advance rate limit"
 ).split()
+
+
+def random_words(rng: random.Random, count: int) -> str:
+    """`count` words of expense-policy vocabulary: text that BM25 and the embedder can tell apart."""
+    return " ".join(rng.choice(_WORDS) for _ in range(count))
 
 
 def write_big_manual(path: Path, paragraphs: int = 8000, seed: int = 11) -> None:
@@ -149,7 +181,7 @@ def write_corpus(folder: Path, count: int, prefix: str = "doc") -> list[Path]:
     rng = random.Random(count)
     paths = []
     for index in range(count):
-        words = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(40, 160)))
+        words = random_words(rng, rng.randint(40, 160))
         path = folder / f"{prefix}_{index:04d}.md"
         path.write_text(f"# {prefix} {index}\n\nTopic {index}: {words}.\n", encoding="utf-8")
         paths.append(path)

@@ -73,7 +73,11 @@ def test_querying_with_another_embedder_is_an_error(rag, tmp_path):
         make_settings(tmp_path, EMBEDDING_MODEL="wordllama-l2_supercat-128"), persist_dir=tmp_path / "db", collection="policies"
     )
     with pytest.raises(ConfigurationError, match=r"offline:wordllama-l2_supercat-256 \(256 dims\).*offline:wordllama-l2_supercat-128"):
-        other.query("hotel", retriever="bm25")
+        other.query("hotel", retriever="dense")
+    with pytest.raises(ConfigurationError):
+        other.query("hotel", retriever="hybrid")
+    # BM25 uses no embedder: any configured embedder may query it
+    assert other.query("hotel", retriever="bm25")
     with pytest.raises(ConfigurationError):
         other.add_documents(["anything"])
     other.close()
