@@ -127,12 +127,12 @@ def test_default_workers_is_sane():
     assert 1 <= default_workers() <= available_cpus()
 
 
-_ORPHAN_PARENT = """
+_ORPHAN_PARENT = r"""
 import os, sys, time
 from framework.executor import LocalProcessExecutor
 
 def slow(x):
-    print(os.getpid(), flush=True)
+    os.write(1, f"{os.getpid()}\n".encode())  # one write: two workers share the pipe
     time.sleep(60)
     return x
 

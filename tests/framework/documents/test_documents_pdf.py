@@ -67,7 +67,7 @@ def test_garbage_bytes_after_pdf_header_are_corrupt(processor, tmp_path: Path):
 
 
 def test_structure_warnings():
-    assert structure_warnings(b"%PDF-1.4\n1 0 obj\n") == ["the PDF has no %%EOF marker: the file looks truncated"]
+    assert structure_warnings(b"%PDF-1.4\n1 0 obj\n") == ["the PDF has no %EOF marker: the file looks truncated"]
     good = b"%PDF-1.4\nxref\n0 1\ntrailer\nstartxref\n9\n%%EOF\n"
     assert structure_warnings(good) == []
     bad = good.replace(b"startxref\n9", b"startxref\n3")
