@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction, CData
+from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 
 from .encoding import decode_bytes
 from .models import Extraction, PageText

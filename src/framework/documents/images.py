@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from io import BytesIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .models import ExtractionFailure
 
@@ -208,8 +208,3 @@ def _to_ocr_mode(image: Image.Image) -> Image.Image:
     if mode == "1":
         return image.convert("L")
     return image.convert("RGB")
-
-
-def exif_upright(image: Image.Image) -> Image.Image:
-    """Public helper for callers holding a PIL image (e.g. OCR of a caller-supplied image)."""
-    return ImageOps.exif_transpose(image) or image

@@ -8,11 +8,11 @@ characters people type.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
 from datetime import date, datetime, time
-import json
 
 # Format characters (category Cf) that are invisible but matter: joiners shape Indic scripts
 # and emoji, so they stay; the rest (BOMs, bidi overrides, soft hyphens...) go.

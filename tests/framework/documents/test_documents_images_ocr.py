@@ -159,3 +159,20 @@ def test_large_image_is_downscaled_to_the_budget():
     page = next(iter_pages(data, max_pixels=1_000_000, refuse_pixels=200_000_000))
     assert page.image.width * page.image.height <= 1_000_000
     assert page.downscaled
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "BMP", "PNG", "GIF"])
+def test_other_image_formats_decode(fmt):
+    import io
+
+    buffer = io.BytesIO()
+    text_image(["X"]).convert("P" if fmt == "GIF" else "RGB").save(buffer, fmt)
+    page = next(iter_pages(buffer.getvalue(), max_pixels=40_000_000, refuse_pixels=200_000_000))
+    assert page.image.mode in ("RGB", "L") and page.image.size == (360, 360)
+
+
+def test_image_with_ocr_disabled_needs_ocr(offline_processor, tmp_path: Path):
+    path = tmp_path / "photo.webp"
+    text_image(["X"]).save(path, "WEBP")
+    doc = offline_processor.extract(path)
+    assert doc.error.kind == "needs_ocr" and doc.file_type == "image"

@@ -116,7 +116,12 @@ def get_ocr_engine(name: str | None = None, threads: int = 0) -> OcrEngine:
         if engine is None:
             if not _AVAILABILITY[resolved]():
                 raise OcrError("unavailable", f"OCR engine {resolved!r} is not installed on this machine")
-            engine = _FACTORIES[resolved](threads)
+            try:
+                engine = _FACTORIES[resolved](threads)
+            except OcrError:
+                raise
+            except Exception as exc:  # a broken install must read as "OCR unavailable", not a crash
+                raise OcrError("unavailable", f"OCR engine {resolved!r} failed to load: {type(exc).__name__}: {exc}") from exc
             _loaded[key] = engine
     return engine
 
