@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
+
+from framework.fileio import atomic_write_bytes
 
 from .models import ExtractedDocument
 
@@ -48,18 +48,7 @@ class ExtractionCache:
     def put(self, document: ExtractedDocument, fingerprint: dict[str, object]) -> None:
         path = self._path(document.sha256, fingerprint)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            payload = document.model_dump_json().encode()
-            handle, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(payload)
-                    stream.flush()
-                    os.fsync(stream.fileno())
-                os.replace(temp, path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
+            atomic_write_bytes(path, document.model_dump_json().encode())
         except OSError as exc:
             # A read-only or full cache folder must not fail the extraction itself.
             log.warning("could not write the extraction cache (%s): %s", path.parent, exc)
