@@ -1,6 +1,6 @@
 """OCR quality, speed and memory on the SROIE dev receipts, per engine and per pool layout.
 
-    uv run python benchmarks/ocr_receipts.py                      # everything (about 15 min)
+    uv run python benchmarks/ocr_receipts.py                      # everything (~40 min on 2 cores)
     uv run python benchmarks/ocr_receipts.py --limit 10 --no-layouts
     uv run python benchmarks/ocr_receipts.py --engines rapidocr --layouts 1x2,2x1
 
