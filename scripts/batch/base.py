@@ -149,8 +149,11 @@ class BaseBatchRunner:
             self.log.error("%s", exc)
             return ExitCode.USAGE
         except (KeyboardInterrupt, _Interrupted):
-            self.log.warning("interrupted: stopped taking new items; finished work is saved")
-            self._summary(outcome, started)
+            # the job never returned its counts, so a done=0 line would lie: say what is known
+            self.log.warning(
+                "summary: interrupted after %.1fs; finished items are saved and a re-run resumes from them",
+                time.monotonic() - started,
+            )
             return ExitCode.INTERRUPTED
         except Exception:
             self.log.exception("the run failed")

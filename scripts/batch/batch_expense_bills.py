@@ -86,25 +86,31 @@ class ExpenseBillsJob(BaseBatchRunner):
 
     def dry_run(self, args: argparse.Namespace) -> BatchOutcome:
         from clients.batch.dry_run import describe
+        from clients.batch.runner import own_paths
 
-        lines, bills = describe(folders=args.folders, zip_path=args.zip)
+        own_files, own_dirs = own_paths(self._config(args))
+        lines, bills = describe(folders=args.folders, zip_path=args.zip, own_files=own_files, own_dirs=own_dirs)
         print(f"policy: {args.policy}" + (f" (+ rules {args.policy_rules})" if args.policy_rules else ""))
         for line in lines:
             print(line)
         print(f"would write: {args.output}, {args.output.parent / 'policy_extract.json'}" + (f", {args.csv}" if args.csv else ""))
         return BatchOutcome(details={"bills": bills})
 
-    def run_batch(self, args: argparse.Namespace) -> BatchOutcome:
-        from clients.batch.runner import ExpenseJobConfig, run
+    @staticmethod
+    def _config(args: argparse.Namespace):
+        from clients.batch.runner import ExpenseJobConfig
 
-        result = run(
-            ExpenseJobConfig(
-                policy=args.policy, output=args.output, folders=args.folders, zip=args.zip,
-                policy_rules=args.policy_rules, client_addresses=args.client_addresses, csv=args.csv,
-                workers=args.workers, currency=args.currency, date_order=args.date_order, force=args.force,
-                retries=args.retries,
-            )
+        return ExpenseJobConfig(
+            policy=args.policy, output=args.output, folders=args.folders, zip=args.zip,
+            policy_rules=args.policy_rules, client_addresses=args.client_addresses, csv=args.csv,
+            workers=args.workers, currency=args.currency, date_order=args.date_order, force=args.force,
+            retries=args.retries,
         )
+
+    def run_batch(self, args: argparse.Namespace) -> BatchOutcome:
+        from clients.batch.runner import run
+
+        result = run(self._config(args))
         s = result.summary
         self.log.info(
             "bills: %d (%d read now, %d from cache): approved %d, rejected %d, needs review %d, failed %d; "

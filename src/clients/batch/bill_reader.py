@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from framework.config import Settings
 from framework.fileio import dumps_stable, sha256_text
 
+from clients.batch.bill import Bill
 from clients.batch.categories import exclusion_terms
 from clients.batch.schemas import (
     BillRecord,
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 RECORD_FORMAT = 3  # 3: multi-bill PDFs are flagged (multiple_bills_in_file)
 #: Mean OCR confidence below which a bill's fields are not trusted for a decision.
 LOW_OCR_CONFIDENCE = 0.5
-_FIELDS = ("bill_type", "amount", "currency", "date", "vendor", "bill_number", "person_name", "pickup", "drop", "distance_km")
 
 
 @dataclass(frozen=True)
@@ -252,34 +252,27 @@ def _to_decimal(value: Any) -> Decimal | None:
         return None
 
 
-def fields_from_bill(bill: Any) -> ExtractedFields:
-    """`clients.batch.bill.Bill` -> the job's own record (attribute access only, so the
-    reader's class can change inside without breaking the cache or the output)."""
-    evidence: dict[str, FieldEvidence] = {}
-    for name, ev in sorted((getattr(bill, "evidence", None) or {}).items()):
-        confidence = getattr(ev, "confidence", None)
-        if confidence is None and isinstance(ev, dict):
-            confidence = ev.get("confidence")
-        source = getattr(ev, "source_line", None) if not isinstance(ev, dict) else ev.get("source_line")
-        evidence[str(name)] = FieldEvidence(confidence=round(float(confidence or 0.0), 3), source_line=source)
-    day = getattr(bill, "date", None)
-    if day is not None and hasattr(day, "date") and callable(day.date):
-        day = day.date()
-    distance = _to_decimal(getattr(bill, "distance_km", None))
+def fields_from_bill(bill: Bill) -> ExtractedFields:
+    """The offline reader's `Bill` -> the job's own record: evidence confidences rounded,
+    flags sorted and unique, distance to one decimal, so cache and output bytes stay stable."""
+    evidence = {
+        name: FieldEvidence(confidence=round(ev.confidence, 3), source_line=ev.source_line)
+        for name, ev in sorted(bill.evidence.items())
+    }
     return ExtractedFields(
-        bill_type=getattr(bill, "bill_type", None) or None,
-        amount=money2(_to_decimal(getattr(bill, "amount", None))),
-        currency=getattr(bill, "currency", None) or None,
-        date=day,
-        vendor=getattr(bill, "vendor", None) or None,
-        bill_number=getattr(bill, "bill_number", None) or None,
-        person_name=getattr(bill, "person_name", None) or None,
-        pickup=getattr(bill, "pickup", None) or None,
-        drop=getattr(bill, "drop", None) or None,
-        distance_km=distance.quantize(Decimal("0.1")) if distance is not None else None,
+        bill_type=bill.bill_type or None,
+        amount=money2(bill.amount),
+        currency=bill.currency or None,
+        date=bill.date,
+        vendor=bill.vendor or None,
+        bill_number=bill.bill_number or None,
+        person_name=bill.person_name or None,
+        pickup=bill.pickup or None,
+        drop=bill.drop or None,
+        distance_km=bill.distance_km.quantize(Decimal("0.1")) if bill.distance_km is not None else None,
         evidence=evidence,
-        flags=sorted(set(getattr(bill, "flags", None) or [])),
-        extractor=str(getattr(bill, "extractor", "") or ""),
+        flags=sorted(set(bill.flags)),
+        extractor=bill.extractor,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clients.batch.archive import plan_archive
-from clients.batch.folders import discover_employee_folders, parse_folder_name
+from clients.batch.folders import discover_employee_folders, parse_folder_name, without_files
 
 
 def _context_text(name: str) -> str:
@@ -15,7 +15,11 @@ def _context_text(name: str) -> str:
     return ", ".join(parts) or "no id/name/month in the folder name"
 
 
-def describe(*, folders: Path | None, zip_path: Path | None) -> tuple[list[str], int]:
+def describe(
+    *, folders: Path | None, zip_path: Path | None, own_files: list[Path] = (), own_dirs: list[Path] = ()
+) -> tuple[list[str], int]:
+    """Lines to print and the bill count. `own_files`/`own_dirs` are the job's own inputs and
+    outputs (`runner.own_paths`), left out of the count as the real run leaves them out."""
     lines: list[str] = []
     total = 0
     if zip_path is not None:
@@ -30,7 +34,7 @@ def describe(*, folders: Path | None, zip_path: Path | None) -> tuple[list[str],
         for issue in plan.issues:
             lines.append(f"  refused {issue.name}: {issue.type}: {issue.message}")
     else:
-        found = discover_employee_folders(Path(folders))
+        found = without_files(discover_employee_folders(Path(folders)), own_files, own_dirs)
         lines.append(f"bills: {folders}")
         for folder in found:
             ctx = ", ".join(f"{k}={v}" for k, v in folder.context.model_dump(exclude_defaults=True).items())

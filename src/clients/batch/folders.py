@@ -173,3 +173,24 @@ def discover_employee_folders(
         name = root_name or root.resolve().name or "bills"
         folders.append(EmployeeFolder(name, root, parse_folder_name(name, known), loose))
     return sorted(folders, key=lambda f: f.folder_name)
+
+
+def without_files(
+    folders: list[EmployeeFolder], files: Iterable[Path], under: Iterable[Path] = ()
+) -> list[EmployeeFolder]:
+    """The folders with `files` (and anything below the folders `under`) taken out of their
+    bills; folders left with no bill are dropped. Paths are compared resolved."""
+    excluded = {Path(p).resolve() for p in files}
+    roots = [Path(p).resolve() for p in under]
+    kept: list[EmployeeFolder] = []
+    for folder in folders:
+        bills = []
+        for path in folder.bills:
+            resolved = path.resolve()
+            if resolved in excluded or any(resolved.is_relative_to(root) for root in roots):
+                continue
+            bills.append(path)
+        folder.bills = bills
+        if bills:
+            kept.append(folder)
+    return kept

@@ -36,7 +36,7 @@ from clients.batch.cache import BillCache
 from clients.batch.categories import canonical_category
 from clients.batch.duplicates import DuplicateCandidate, find_duplicates
 from clients.batch.engine import EngineInput, decide_batch
-from clients.batch.folders import EmployeeFolder, discover_employee_folders, infer_claim_year
+from clients.batch.folders import EmployeeFolder, discover_employee_folders, infer_claim_year, without_files
 from clients.batch.output import policy_document, results_document, write_csv, write_json_money
 from clients.batch.policy import LoadedPolicy, load_policy
 from clients.batch.schemas import (
@@ -137,6 +137,19 @@ def _make_llm(settings: Settings) -> Any:
     return None if getattr(llm, "is_offline", False) else llm
 
 
+def own_paths(config: ExpenseJobConfig) -> tuple[list[Path], list[Path]]:
+    """The job's own files and folders, which are never bills even when kept inside the bills
+    folder: its inputs (policy, --policy-rules, --client-addresses), its outputs (results.json
+    and its lock, policy_extract.json, the CSV) and, for a folder source, the .cache/ folder (an
+    extracted ZIP lives under .cache/ itself)."""
+    output = Path(config.output).resolve()
+    files = [p for p in (config.policy, config.policy_rules, config.client_addresses, config.csv) if p is not None]
+    files += [output, output.parent / POLICY_EXTRACT_NAME, output.with_name(output.name + ".lock"),
+              output.with_name(output.name + ".lock.holder")]
+    dirs = [output.parent / CACHE_DIR_NAME] if config.zip is None else []
+    return files, dirs
+
+
 def run(config: ExpenseJobConfig) -> ExpenseJobResult:
     _validate_config(config)
     settings = config.settings or get_settings()
@@ -175,10 +188,8 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
         else:
             folders = discover_employee_folders(Path(config.folders), known_clients)
             source = {"type": "folders", "path": str(config.folders)}
-        # (an extracted ZIP lives under .cache/ itself: only a folder source skips it)
-        skip_dir = cache_root if config.zip is None else None
-        inputs = [p for p in (config.policy, config.policy_rules, config.client_addresses) if p is not None]
-        folders = _without_own_files(folders, output, extract_path, config.csv, skip_dir, inputs)
+        own_files, own_dirs = own_paths(config)
+        folders = without_files(folders, own_files, own_dirs)
         if not folders and not issues:
             where = config.zip or config.folders
             raise ConfigurationError(f"no bill files found in {where} (expected one subfolder per employee)")
@@ -249,32 +260,6 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
         results_path=output, policy_extract_path=extract_path, csv_path=csv_path, summary=summary, issues=issues,
         bills_total=len(bills), bills_read=len(todo), bills_cached=cached_count, bills_failed=failed,
     )
-
-
-def _without_own_files(
-    folders: list[EmployeeFolder], output: Path, extract_path: Path, csv: Path | None, cache_root: Path | None,
-    inputs: list[Path] | None = None,
-) -> list[EmployeeFolder]:
-    """An output written inside the bills folder (results.json, its lock, the CSV, .cache/)
-    must not be read back as a bill on the next run, nor may the job's own input files (the
-    policy, --policy-rules, --client-addresses) kept in that folder; folders left empty are
-    dropped."""
-    own = {output, extract_path, output.with_name(output.name + ".lock"), output.with_name(output.name + ".lock.holder")}
-    own.update(Path(p).resolve() for p in inputs or ())
-    if csv is not None:
-        own.add(Path(csv).resolve())
-    kept: list[EmployeeFolder] = []
-    for folder in folders:
-        bills = []
-        for path in folder.bills:
-            resolved = path.resolve()
-            if resolved in own or (cache_root is not None and resolved.is_relative_to(cache_root)):
-                continue
-            bills.append(path)
-        folder.bills = bills
-        if bills:
-            kept.append(folder)
-    return kept
 
 
 def _read_bills(

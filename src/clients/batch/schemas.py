@@ -13,6 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# One evidence type for the reader and the job's record (confidence 0..1 and the source line).
+from clients.batch.bill import FieldEvidence
+
 Decision = Literal["APPROVED", "REJECTED", "NEEDS_REVIEW"]
 Status = Literal["processed", "failed"]
 CheckStatus = Literal["ok", "mismatch", "not_checked"]
@@ -102,13 +105,6 @@ class ItemError(BaseModel):
 
     type: str
     message: str
-
-
-class FieldEvidence(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    confidence: float
-    source_line: str | None = None
 
 
 class ExclusionHit(BaseModel):

@@ -14,7 +14,8 @@ from clients.batch.archive import extract_archive, plan_archive
 from clients.batch.bill_reader import ReaderOptions, separate_page_bills
 from clients.batch.engine import decide_batch
 from clients.batch.policy_parser import parse_policy_text
-from clients.batch.runner import ExpenseJobConfig, run
+from clients.batch.dry_run import describe
+from clients.batch.runner import ExpenseJobConfig, own_paths, run
 from framework.config import Settings
 from tests.clients.batch.expense_helpers import fields, item
 
@@ -152,9 +153,15 @@ def test_the_jobs_input_files_inside_the_folders_root_are_not_bills(tmp_path):
     rules_file.write_text("Receipts are mandatory.\n")
     addresses = root / "clients.json"
     addresses.write_text(json.dumps({"acme": ["1 MG Road"]}))
-    result = run(ExpenseJobConfig(policy=policy, policy_rules=rules_file, client_addresses=addresses, folders=root,
-                                  output=tmp_path / "out" / "results.json", settings=_settings(tmp_path), workers=1))
+    config = ExpenseJobConfig(policy=policy, policy_rules=rules_file, client_addresses=addresses, folders=root,
+                              output=root / "results.json", settings=_settings(tmp_path), workers=1)
+    result = run(config)
     assert list(_results(result.results_path)) == ["EMP1_Asha_oct/meal.txt"]
+    # the dry run counts what the run reads: neither the inputs nor the outputs now in the root
+    assert (root / "results.json").exists() and (root / "policy_extract.json").exists()
+    lines, total = describe(folders=root, zip_path=None, own_files=own_paths(config)[0], own_dirs=own_paths(config)[1])
+    assert total == 1 and "  EMP1_Asha_oct: 1 bill(s)" in lines[1], lines
+    assert describe(folders=root, zip_path=None)[1] >= 6  # what it used to count
 
 
 def _pages(*texts: str) -> SimpleNamespace:
