@@ -14,11 +14,11 @@ import pytest
 
 from framework.jsonl import append_jsonl
 from framework.llm import OpenAICompatibleLLM
+from framework.pacing import RequestPacer
 from framework.rag.answering import NOTHING_FOUND, ExtractiveAnswerer, LLMAnswerer, get_answerer, grounded_messages
 from framework.rag.query_batch import (
     MAX_QUERY_CHARS,
     QueryOptions,
-    RequestPacer,
     dry_run_report,
     plan_queries,
     read_output_state,
