@@ -19,6 +19,7 @@ from framework.config import Settings
 from framework.errors import ConfigurationError
 from framework.fileio import dumps_stable, sha256_text, write_json
 
+from clients.batch.policy_llm import PROMPT_VERSION
 from clients.batch.policy_parser import PARSER_NAME, parse_policy_text
 from clients.batch.schemas import PolicyRules
 
@@ -78,7 +79,8 @@ def load_policy(
     # only an LLM's reading is cached: it costs a call and may differ between calls; the
     # offline parser is instant and deterministic, and caching it would hide parser fixes
     if cache_dir is not None and use_llm:
-        cache_file = Path(cache_dir) / f"{sha256_text(text_hash + ':' + reader + ':' + default_currency)[:32]}.json"
+        key = f"{text_hash}:{reader}:{default_currency}:prompt{PROMPT_VERSION}"
+        cache_file = Path(cache_dir) / f"{sha256_text(key)[:32]}.json"
         if cache_file.exists() and not force:
             try:
                 rules = PolicyRules.model_validate(json.loads(cache_file.read_text(encoding="utf-8")))

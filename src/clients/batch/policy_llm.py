@@ -21,6 +21,9 @@ from clients.batch.schemas import CategoryRule, PolicyRules, money2
 
 log = logging.getLogger(__name__)
 
+#: Part of the cache key of an LLM's policy reading: bumped when the prompt or schema changes.
+PROMPT_VERSION = 2  # 2: per-category currency
+
 
 class PolicyLLMError(RuntimeError):
     """The LLM's answer could not be used."""
@@ -39,6 +42,7 @@ class LLMCategory(BaseModel):
     approval_above: float | None = Field(None, description="bills above this amount need approval")
     not_reimbursable: bool = False
     day_unit: Literal["day", "night"] = "day"
+    currency: str | None = Field(None, description="ISO 4217 code of this category's amounts when they differ from the policy currency")
     source: str = Field("", description="the policy sentence this rule comes from, verbatim")
 
 
@@ -54,7 +58,8 @@ class LLMPolicy(BaseModel):
 _SYSTEM = (
     "You turn a company's expense policy into JSON rules. Use only what the policy states; leave a field "
     "null or false when the policy does not say it. Amounts are plain numbers in the policy's currency "
-    "(INR 6000/- -> 6000; ₹1,50,000 -> 150000). Use these category ids where they fit: "
+    "(INR 6000/- -> 6000; ₹1,50,000 -> 150000); a category whose amounts are in another currency gives its "
+    "ISO code in its own `currency`. Use these category ids where they fit: "
     + ", ".join(sorted(CATEGORY_SYNONYMS))
     + ". Answer with the JSON object only."
 )
@@ -72,16 +77,30 @@ def _amount(value: float | None, what: str) -> Decimal | None:
     return money2(amount)
 
 
+def _iso_currency(value: str | None, what: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise PolicyLLMError(f"{what} {value!r} is not an ISO 4217 code")
+    return code
+
+
 def to_policy_rules(answer: LLMPolicy, *, parser: str) -> PolicyRules:
-    currency = (answer.currency or "INR").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise PolicyLLMError(f"currency {answer.currency!r} is not an ISO 4217 code")
+    currency = _iso_currency(answer.currency, "currency") or "INR"
     merged: dict[str, CategoryRule] = {}
     for cat in answer.categories:
         cid = canonical_category(cat.id or cat.label)
         if not cid:
             continue
-        rule = merged.setdefault(cid, CategoryRule(id=cid, label=cat.label or cid.replace("_", " ")))
+        own = _iso_currency(cat.currency, f"{cid}.currency")
+        own = None if own == currency else own  # as the offline parser: set only when it differs
+        rule = merged.get(cid)
+        if rule is None:
+            rule = merged[cid] = CategoryRule(id=cid, label=cat.label or cid.replace("_", " "), currency=own)
+        elif rule.currency != own:
+            # two entries of one category in different currencies: their limits cannot be compared
+            raise PolicyLLMError(f"category {cid!r} has limits in several currencies ({rule.currency or currency}, {own or currency})")
         for attr in ("per_bill_limit", "per_day_limit", "per_month_limit"):
             value = _amount(getattr(cat, attr), f"{cid}.{attr}")
             if value is not None:

@@ -127,3 +127,32 @@ def test_malformed_answers_fall_back_to_the_offline_readers_and_are_retried_next
     assert second.bills_read == 3  # fallbacks are not cached: the LLM is asked again
     assert json.loads((tmp_path / "out" / "policy_extract.json").read_text())["rules"]["parser"] == "llm:fake-model"
     assert _bills(out)["cab.txt"]["extracted"]["extractor"] == "llm:fake-model"
+
+
+def test_llm_policy_keeps_each_categorys_currency_and_refuses_a_mixed_one():
+    import pytest
+
+    from clients.batch.policy_llm import LLMPolicy, PolicyLLMError, to_policy_rules
+
+    answer = LLMPolicy.model_validate({
+        "currency": "INR",
+        "categories": [
+            {"id": "meals", "per_day_limit": 1000},
+            {"id": "hotel", "per_day_limit": 150, "currency": "usd"},
+            {"id": "cab", "per_bill_limit": 800, "currency": "INR"},
+        ],
+    })
+    rules = to_policy_rules(answer, parser="llm:test")
+    by_id = {c.id: c for c in rules.categories}
+    assert rules.currency == "INR"
+    assert by_id["hotel"].currency == "USD" and str(by_id["hotel"].per_day_limit) == "150.00"
+    assert by_id["meals"].currency is None and by_id["cab"].currency is None  # the policy's own
+
+    mixed = LLMPolicy.model_validate({
+        "currency": "INR",
+        "categories": [{"id": "meals", "per_day_limit": 1000}, {"id": "meals", "per_day_limit": 20, "currency": "USD"}],
+    })
+    with pytest.raises(PolicyLLMError, match="several currencies"):
+        to_policy_rules(mixed, parser="llm:test")
+    with pytest.raises(PolicyLLMError, match="not an ISO 4217 code"):
+        to_policy_rules(LLMPolicy.model_validate({"categories": [{"id": "meals", "currency": "rupees"}]}), parser="x")
