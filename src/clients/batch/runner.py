@@ -10,7 +10,9 @@ Steps (each its own module):
   5. engine.decide_batch           deterministic decisions, caps per employee in date order
   6. output                        results.json (atomic), CSV
 
-Only this coordinator writes (outputs and cache); workers return records. The output is
+Only this coordinator writes the outputs and the bill cache; workers return records. (The
+documents layer's text cache is the one thing a worker writes: one file per document hash,
+written atomically, so two workers can never leave a torn or mixed entry.) The output is
 locked for the whole run, so a second run on the same output fails fast.
 """
 
