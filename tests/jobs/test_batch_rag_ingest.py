@@ -252,6 +252,21 @@ def test_c05_no_text_inputs_are_reported_and_the_rest_indexed(tmp_path, capsys, 
         assert f"{name}: {reason}" in summary
 
 
+def test_a_file_that_turns_unreadable_keeps_its_earlier_chunks_and_says_so(tmp_path, docs, capsys):
+    assert ingest(tmp_path) == 0
+    before = store_state(tmp_path / "db")
+    (docs / "meals.txt").write_bytes(b"")  # truncated by a half-finished copy, say
+    capsys.readouterr()
+    assert ingest(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "not indexed: meals.txt: empty" in err and "its earlier version stays indexed" in err
+    assert store_state(tmp_path / "db").chroma_ids == before.chroma_ids
+    assert "meals.txt" in query_sources(tmp_path, "meals reimbursed per day")
+    (docs / "meals.txt").write_text("Meals are reimbursed up to 1500 INR per day.\n")
+    assert ingest(tmp_path) == 0
+    assert "1500" in stored_text(tmp_path / "db", "meals.txt")
+
+
 def test_c05_needs_ocr_is_retried_by_a_later_run_with_ocr(tmp_path, capsys):
     docs = tmp_path / "docs"
     docs.mkdir()

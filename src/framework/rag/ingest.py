@@ -414,7 +414,7 @@ class RagIngest:
                         report.skipped += 1
                         continue
                     if result.error is not None:
-                        self._fail(report, result.error)
+                        self._fail(report, result.error, still_indexed=records.get(task.file.source) is not None)
                         continue
                     group.add(task, result)
                     if group.full():
@@ -474,9 +474,12 @@ class RagIngest:
         return {"path": file.location, "source": file.source, "sha256": sha256, "chunks": chunks,
                 "collection": self.options.collection}
 
-    def _fail(self, report: IngestReport, failure: FileFailure) -> None:
+    def _fail(self, report: IngestReport, failure: FileFailure, *, still_indexed: bool = False) -> None:
         report.failed.append(failure)
-        log.warning("not indexed: %s: %s", failure.source, failure.reason())
+        # a transient failure (OCR out of memory, a file mid-copy) must not wipe good chunks,
+        # so an earlier version stays searchable; the user has to know that
+        note = "; its earlier version stays indexed until it reads again or is deleted" if still_indexed else ""
+        log.warning("not indexed: %s: %s%s", failure.source, failure.reason(), note)
 
 
 @dataclass
