@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from framework.fileio import dumps_stable, sha256_text
 
 from clients.batch.bill import Bill
 from clients.batch.categories import exclusion_terms
+from clients.batch.dates import find_dates
 from clients.batch.schemas import (
     BillRecord,
     DocumentInfo,
@@ -168,7 +170,7 @@ def read_bill(task: BillTask) -> BillRecord:
     if fields is None:
         fields = read_offline(text, options)
     if fields.nights is None:
-        nights = find_nights(text)
+        nights = find_nights(text, date_order=options.date_order, bill_date=fields.date)
         if nights is not None:
             fields = fields.model_copy(update={"nights": nights})
     if info.ocr_confidence is not None and info.ocr_confidence < LOW_OCR_CONFIDENCE:
@@ -403,15 +405,50 @@ _NIGHTS = (
 )
 
 
-def find_nights(text: str) -> int | None:
-    """Nights of a stay when the bill prints them ("Room 5 nights x 2,500", "No. of nights: 3")."""
+def find_nights(text: str, *, date_order: str = "DMY", bill_date: date | None = None) -> int | None:
+    """Nights of a stay when the bill prints them ("Room 5 nights x 2,500", "No. of nights: 3")
+    or its check-in and check-out dates ("Check-in 20/10 Check-out 23/10"; a date without a
+    year takes the bill's year)."""
     for pattern in _NIGHTS:
         match = pattern.search(text)
         if match:
             nights = int(match.group(1))
             if 1 <= nights <= 60:
                 return nights
+    arrival = _date_after(_CHECK_IN, text, date_order, bill_date)
+    departure = _date_after(_CHECK_OUT, text, date_order, bill_date)
+    if arrival is not None and departure is not None:
+        if departure < arrival and departure.month < arrival.month:  # over new year, dates without years
+            departure = departure.replace(year=departure.year + 1)
+        nights = (departure - arrival).days
+        if 1 <= nights <= 60:
+            return nights
     return None
+
+
+_CHECK_IN = re.compile(r"\b(?:check[\s-]*in|arrival|arrived|date\s+of\s+arrival)\b", re.IGNORECASE)
+_CHECK_OUT = re.compile(r"\b(?:check[\s-]*out|departure|departed|date\s+of\s+departure)\b", re.IGNORECASE)
+_DAY_MONTH = re.compile(r"(?<![\d/.-])(\d{1,2})\s?[/.-]\s?(\d{1,2})(?![\d/.-]|\s?[/.-]\s?\d)")
+
+
+def _date_after(label: re.Pattern[str], text: str, date_order: str, bill_date: date | None) -> date | None:
+    """The first date within a few characters after a label such as "Check-in"."""
+    match = label.search(text)
+    if match is None:
+        return None
+    window = text[match.end(): match.end() + 40]
+    found = find_dates(window, date_order)  # type: ignore[arg-type]
+    if found and found[0].start <= 12:
+        return found[0].value
+    short = _DAY_MONTH.search(window)
+    if short is None or short.start() > 12 or bill_date is None:
+        return None
+    a, b = int(short.group(1)), int(short.group(2))
+    day, month = (a, b) if date_order == "DMY" else (b, a)
+    try:
+        return date(bill_date.year, month, day)
+    except ValueError:
+        return None
 
 
 # --- excluded items ------------------------------------------------------------------------

@@ -239,7 +239,15 @@ def _apply_limits(
             allowed = rule.per_bill_limit
             caps.append(f"per-bill limit {fmt(rule.per_bill_limit, cur)}")
     # a hotel bill for several nights spreads over that many days of a per-night limit
-    stay = fields.nights if fields.nights and (rule.day_unit == "night" or rule.id in _STAY_CATEGORIES) else 1
+    per_night = rule.day_unit == "night" or rule.id in _STAY_CATEGORIES
+    if per_night and not fields.nights and rule.per_day_limit is not None and base > rule.per_day_limit:
+        # capping at one night would silently underpay a longer stay: a person counts the nights
+        return _review(
+            f"{_label(rule)}: the bill is above one {rule.day_unit}'s limit ({fmt(rule.per_day_limit, cur)}) "
+            f"and does not show how many {rule.day_unit}s it covers.",
+            [f"{rule.id}.per_day"], claimed,
+        )
+    stay = fields.nights if fields.nights and per_night else 1
     days = [fields.date + dt.timedelta(days=i) for i in range(stay)]
     day_keys = [(item.employee, rule.id, "day", d) for d in days]
     month_key = (item.employee, rule.id, "month", fields.date.year, fields.date.month)

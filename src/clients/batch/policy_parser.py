@@ -19,7 +19,7 @@ heading for the lines under it. Sentences with an amount but no category are rep
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from clients.batch.categories import EXCLUSION_TERMS, find_categories
@@ -129,10 +129,14 @@ class _Amount:
 @dataclass
 class _Builder:
     rule: CategoryRule
+    conflicts: list[str] = field(default_factory=list)
 
     def set_limit(self, attr: str, value: Decimal) -> None:
         current = getattr(self.rule, attr)
-        # two sentences giving the same limit keep the stricter one
+        # two limits of one kind (two sentences, or "5,000 in metro cities and 3,000 elsewhere")
+        # keep the stricter one: conditions such as city or grade are not modelled, so say so
+        if current is not None and current != value:
+            self.conflicts.append(f"{self.rule.id}.{attr}: {min(current, value)} of {current} and {value}")
         setattr(self.rule, attr, value if current is None else min(current, value))
 
 
@@ -434,11 +438,20 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
                 f"category {cid!r} has limits in several currencies {distinct}; its bills go to review"
             )
     rules.categories = [builders[cid].rule for cid in sorted(builders)]
+    for cid in sorted(builders):
+        for conflict in builders[cid].conflicts:
+            rules.warnings.append(f"several limits of one kind, the lowest is used (conditions not modelled): {conflict}")
     for rule in rules.categories:
-        if not (
-            rule.actuals or rule.not_reimbursable or rule.requires_approval or rule.per_bill_limit
-            or rule.per_day_limit or rule.per_month_limit or rule.per_km_rate
-        ):
+        limited = rule.per_bill_limit or rule.per_day_limit or rule.per_month_limit or rule.per_km_rate
+        if rule.approval_above is not None and not (limited or rule.actuals or rule.not_reimbursable):
+            # "Taxi fares above Rs 2,000 require approval": below the threshold no approval is
+            # needed, which a reader takes as paid as billed
+            rule.actuals = True
+            rules.warnings.append(
+                f"category {rule.id!r} only has an approval threshold ({rule.approval_above}); "
+                "bills up to it are paid at actuals, bills above it go to review"
+            )
+        elif not (rule.actuals or rule.not_reimbursable or rule.requires_approval or limited):
             rules.warnings.append(f"category {rule.id!r} is named but has no limit; its bills go to review")
     return rules
 

@@ -84,6 +84,13 @@ def test_hotel_nights_multiply_the_per_night_limit_and_fill_the_ledger():
     assert d["f/extra.pdf"].decision == "REJECTED"  # 15 Oct is already covered by the stay
 
 
+def test_a_hotel_bill_above_one_night_without_a_night_count_goes_to_review():
+    d = decide_batch([item("f/long.pdf", fields("13500.00", "2024-10-23", bill_type="hotel")),
+                      item("f/short.pdf", fields("3500.00", "2024-10-25", bill_type="hotel"))], POLICY)
+    assert d["f/long.pdf"].decision == "NEEDS_REVIEW" and "how many nights" in d["f/long.pdf"].reason
+    assert d["f/short.pdf"].decision == "APPROVED" and d["f/short.pdf"].approved_amount == Decimal("3500.00")
+
+
 def test_per_km_rate_caps_by_distance():
     from decimal import Decimal as D
 

@@ -95,3 +95,14 @@ def test_llm_answers_are_checked_against_the_bill_text():
     assert "low_confidence_amount" in invented.flags
     missing = fields_from_llm(LLMBill(total_amount=None, date="someday"), text, options, extractor="llm:fake")
     assert {"amount_not_found", "date_not_found"} <= set(missing.flags)
+
+
+def test_nights_from_check_in_and_check_out_dates():
+    from datetime import date
+
+    bill_day = date(2024, 10, 23)
+    assert find_nights("Check-in 20/10 Check-out 23/10\nRoom charges 3 x 4,500 = 13,500", bill_date=bill_day) == 3
+    assert find_nights("Arrival: 30/12/2024   Departure: 02/01/2025") == 3
+    assert find_nights("Check-in 10/20 Check-out 10/23", date_order="MDY", bill_date=bill_day) == 3
+    assert find_nights("Check-in 20/10 Check-out 23/10") is None  # no year to put them in
+    assert find_nights("Check-in time 12:00  Check-out time 11:00", bill_date=bill_day) is None

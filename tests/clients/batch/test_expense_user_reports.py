@@ -219,3 +219,20 @@ def test_wrapper_folder_with_a_nested_zip_is_still_unwrapped(tmp_path):
     assert names == ["EMP1_Asha", "EMP2_Ravi", "EMP3_Om"]
     assert (result.root / "EMP3_Om" / "c.txt").is_file()
     assert set(plan_archive(archive).folders) >= {"EMP1_Asha", "EMP2_Ravi"}
+
+
+def test_an_approval_threshold_alone_pays_bills_below_it_and_reviews_those_above():
+    rules = parse_policy_text("Taxi fares above Rs 2,000 per trip require approval.")
+    cab = _cat(rules, "cab")
+    assert cab.actuals and cab.approval_above == Decimal("2000.00")
+    assert any("only has an approval threshold" in w for w in rules.warnings)
+    d = decide_batch([item("f/a.txt", fields("780.00", bill_type="cab")),
+                      item("f/b.txt", fields("2400.00", "2024-10-06", bill_type="cab"))], rules)
+    assert d["f/a.txt"].decision == "APPROVED" and d["f/a.txt"].approved_amount == Decimal("780.00")
+    assert d["f/b.txt"].decision == "NEEDS_REVIEW" and "cab.approval_above" in d["f/b.txt"].rule_ids
+
+
+def test_conditional_limits_keep_the_lowest_and_say_so():
+    rules = parse_policy_text("Hotel: INR 5,000 per night in metro cities and INR 3,000 per night in other cities.")
+    assert _cat(rules, "hotel").per_day_limit == Decimal("3000.00")
+    assert any("the lowest is used" in w and "hotel.per_day_limit" in w for w in rules.warnings), rules.warnings
