@@ -42,7 +42,7 @@ from clients.batch.schemas import (
 log = logging.getLogger(__name__)
 
 #: Bumped when the record this module produces changes shape or meaning.
-RECORD_FORMAT = 3  # 3: multi-bill PDFs are flagged (multiple_bills_in_file)
+RECORD_FORMAT = 4  # 4: hotel nights from check-in/check-out dates
 #: Mean OCR confidence below which a bill's fields are not trusted for a decision.
 LOW_OCR_CONFIDENCE = 0.5
 
