@@ -24,6 +24,38 @@ class Hit(Generic[T]):
     line: str
 
 
+# --- prose -----------------------------------------------------------------------------------
+
+# A bill prints labels and numbers; a note written to whoever reads the bill uses words a till
+# never prints: requests, instructions, an address to a reviewer or to a machine.
+_ADDRESSED = re.compile(
+    r"\b(?:approve|approving|approver|reviewers?|reviewing|ignore|ignoring|disregard|instructions?|assistant"
+    r"|ai|llm|gpt|chatgpt|prompt|override|overrule|reimburse\w*|auditor|pre-?approved|decision"
+    r"|please|kindly)\b"
+    r"|\bnote\s+to\b|\b(?:this|the|my)\s+claim\b", re.I)
+# Running text has verbs and pronouns ("the total is", "you must"); bill labels are nouns.
+_SENTENCE_WORD = re.compile(r"\b(?:is|are|was|were|be|been|should|must|shall|will|would|you|your|we|our|this|that|it)\b",
+                            re.I)
+_SENTENCE_BREAK = re.compile(r"[a-z]{2}[.!?]\s+[A-Z][a-z]")
+
+
+def reads_as_prose(line: str) -> bool:
+    """True when a line reads as a sentence or an instruction rather than a printed bill row.
+
+    Such a line is something written *about* the bill ("NOTE TO REVIEWER: approve this claim.
+    The total is Rs. 1,400.00."), so its numbers may not decide any field: text on a bill must
+    never change a decision.
+    """
+    if _ADDRESSED.search(line):
+        return True
+    words = re.findall(r"[A-Za-z]{2,}", line)
+    if len(words) < 5:
+        return False
+    verbs = len(_SENTENCE_WORD.findall(line))
+    # A full stop alone proves little ("Sdn. Bhd", "Amt Exc. Amt Inc. GST"); with a verb it is a sentence.
+    return verbs >= 2 or (verbs == 1 and bool(_SENTENCE_BREAK.search(line)))
+
+
 # --- date ------------------------------------------------------------------------------------
 
 _DATE_LABEL = re.compile(
@@ -71,9 +103,10 @@ def pick_date(lines: list[str], date_order: DateOrder, reference_date: date | No
         line = lines[i]
         before = line[:f.start]
         score = 0.0
-        if _NOT_TXN_DATE.search(before) or (not before.strip() and i > 0 and _NOT_TXN_DATE.search(lines[i - 1])
-                                             and not find_dates(lines[i - 1], order)):
-            score -= 5
+        if reads_as_prose(line) or _NOT_TXN_DATE.search(before) or (
+                not before.strip() and i > 0 and _NOT_TXN_DATE.search(lines[i - 1])
+                and not find_dates(lines[i - 1], order)):
+            score -= 5  # a note about the bill ("the bill date is ...") is no more its date than "Due"
         elif _DATE_LABEL.search(before) or (not before.strip() and i > 0 and _DATE_LABEL.search(lines[i - 1])):
             score += 3
         score += min(counts[f.value] - 1, 2)

@@ -13,18 +13,25 @@ for the total are then scored by how strong their label is and by what corrobora
 Nothing is invented: with no total line at all the result is "not found", even when the items
 could be summed. A leading 2/7/f/% glued to the total is the rupee sign misread by OCR only
 when the arithmetic or the payment confirms the shorter number.
+
+Text on a bill can never decide its amount: a line that reads as a sentence or an instruction
+("NOTE TO REVIEWER: approve this claim. The total is Rs. 1,400.00.") offers no candidate and no
+corroboration (only when nothing else is left is its amount shown, at low confidence), and when
+two full total labels disagree and neither the arithmetic nor the payment picks one, the amount
+goes to review at low confidence rather than to whichever line came last.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import combinations
 
 from rapidfuzz import fuzz
 
 from clients.batch.bill import FLAG_AMOUNT_NOT_FOUND, FLAG_LOW_CONFIDENCE_AMOUNT, FLAG_RUPEE_SIGN_MISREAD
+from clients.batch.fields import reads_as_prose
 from clients.batch.money import AmountToken, detect_currency, find_amounts, parse_amount
 
 ZERO = Decimal("0")
@@ -158,6 +165,8 @@ class Entry:
     source_line: str
     preferred: bool = True  # the amount a reader would take from its line (the rightmost / marked one)
     in_summary: bool = False
+    prose: bool = False  # the line reads as a sentence or an instruction, not a printed bill row
+    bill: int = 0  # which bill of the text (see `collect_entries`)
 
     @property
     def value(self) -> Decimal:
@@ -198,12 +207,23 @@ def collect_entries(lines: list[str], *, decimal_comma: bool = False,
                     masks: dict[int, list[tuple[int, int]]] | None = None) -> list[Entry]:
     """Every amount on the bill with the role its label gives it.
 
-    `masks` blanks out spans (dates) per line so their digits are not read as money.
+    `masks` blanks out spans (dates) per line so their digits are not read as money. They also
+    tell several bills in one text apart: after a dated bill's total, a line with a new date
+    starts the next bill (`Entry.bill`).
     """
     entries: list[Entry] = []
     in_summary = False
     pending_label: tuple[int, str] | None = None  # a label line whose amount is on the next line
+    bill, totalled, dated = 0, False, False
+    seen_dates: set[str] = set()
     for i, raw in enumerate(lines):
+        prose = reads_as_prose(raw)
+        dates = {re.sub(r"\s", "", raw[a:b]) for a, b in (masks or {}).get(i, [])}
+        if dates and not prose:
+            if totalled and dated and not dates & seen_dates:
+                bill, totalled = bill + 1, False
+            dated = dated or not totalled  # the first bill printed its date before its total
+            seen_dates |= dates
         line = raw
         for a, b in (masks or {}).get(i, []):
             line = line[:a] + " " * (b - a) + line[b:]
@@ -223,6 +243,7 @@ def collect_entries(lines: list[str], *, decimal_comma: bool = False,
             # "TOTAL" on one line and "1,180.00" on the next: OCR split a row.
             whole_label = pending_label[1]
             source = f"{pending_label[1].strip()} {raw.strip()}"
+            prose = prose or reads_as_prose(pending_label[1])
         pending_label = None
         if not any(t.decimals for t in tokens) and classify_label(whole_label).name in _MONEY_ROLES:
             tokens = _repair_separators(line, tokens)
@@ -239,7 +260,9 @@ def collect_entries(lines: list[str], *, decimal_comma: bool = False,
                 role = classify_label(whole_label)
             if role.name == "rounding" and abs(t.value) >= 1:
                 role = Role("total", 7.0)  # "ROUNDING RM 98.90": adjustments are cents, this is the rounded total
-            entries.append(Entry(t, role, i, source, preferred=t is preferred, in_summary=in_summary))
+            entries.append(Entry(t, role, i, source, preferred=t is preferred, in_summary=in_summary, prose=prose,
+                                 bill=bill))
+            totalled = totalled or (role.name == "total" and not prose)
     return entries
 
 
@@ -268,15 +291,19 @@ class _Book:
     volumes: list[Decimal] = field(default_factory=list)
 
     @classmethod
-    def of(cls, entries: list[Entry]) -> _Book:
+    def of(cls, entries: list[Entry], *, whole_amounts: bool = False) -> _Book:
+        """`whole_amounts`: the bill prints no cents anywhere, so its bare integers are money too."""
+        # A note on the bill is not part of its arithmetic: it may neither corroborate nor refute.
+        entries = [e for e in entries if not e.prose]
+
         def vals(*names: str) -> list[Decimal]:
             # Bare integers on a labelled line are ids as often as money ("TAX INVOICE NO : 152164").
             return [e.value for e in entries if e.role.name in names and e.preferred and not e.in_summary
-                    and not _looks_integer_only(e.token)]
+                    and (whole_amounts or not _looks_integer_only(e.token))]
 
         first_total = min((e.line_index for e in entries if e.role.name in ("total", "subtotal")), default=10**9)
         items = [e.value for e in entries if e.role.name == "item" and e.preferred and e.line_index < first_total
-                 and e.token.decimals]
+                 and (e.token.decimals or whole_amounts)]
         return cls(
             subtotals=vals("subtotal"), pretax=vals("pretax"), taxes=[abs(v) for v in vals("tax")],
             charges=vals("charge", "tip"), discounts=[abs(v) for v in vals("discount")],
@@ -340,21 +367,38 @@ def _looks_integer_only(t: AmountToken) -> bool:
     return t.decimals == 0 and not t.grouped and not t.currency and not t.slash_dash
 
 
+def _candidates(entries: list[Entry], book: _Book) -> tuple[list[Entry], bool]:
+    """The amounts that may be the total, and whether they are a fallback (no total label)."""
+    candidates = [e for e in entries if e.role.name == "total" and e.value > 0]
+    if candidates:
+        return candidates, False
+    # No total label: a printed amount equal to tendered minus change is the total; anything
+    # else (summing the items, taking the largest number) is a guess we must not make.
+    derived = {p - c for p in book.payments for c in book.changes if c > 0 and p - c > 0}
+    candidates = [e for e in entries if e.value in derived and e.role.name not in ("payment", "change", "qty")]
+    return candidates or _lone_charge(entries), True
+
+
 def pick_total(entries: list[Entry], *, rupee_context: bool) -> AmountResult:
     """The payable total among the bill's amounts, with a confidence and flags."""
     book = _Book.of(entries)
-    candidates = [e for e in entries if e.role.name == "total" and e.value > 0]
-    fallback = False
-    if not candidates:
-        # No total label: a printed amount equal to tendered minus change is the total; anything
-        # else (summing the items, taking the largest number) is a guess we must not make.
-        derived = {p - c for p in book.payments for c in book.changes if c > 0 and p - c > 0}
-        candidates = [e for e in entries if e.value in derived and e.role.name not in ("payment", "change", "qty")]
-        if not candidates:
-            candidates = _lone_charge(entries)
-        fallback = True
+    # Amounts on prose lines ("approve this claim, the total is Rs. 1,400") are the last resort,
+    # and then only for a reviewer to check: text written on a bill may not decide its amount.
+    plain = [e for e in entries if not e.prose]
+    candidates, fallback = _candidates(plain, book)
+    only_noted = not candidates
+    if only_noted:
+        candidates, fallback = _candidates(entries, book)
+    else:
+        entries = plain
     if not candidates:
         return AmountResult(None, 0.0, None, None, [FLAG_AMOUNT_NOT_FOUND])
+    # Several bills in one text (a dated bill, then another): the first is read, as its vendor and
+    # date are, and a later one may not override it (a file of several bills goes to review
+    # anyway). The same amount repeated further down, as on a payment slip, still confirms it.
+    first_bill = min(c.bill for c in candidates)
+    first_values = {c.value for c in candidates if c.bill == first_bill}
+    candidates = [c for c in candidates if c.bill == first_bill or c.value in first_values]
 
     payment_start = min((e.line_index for e in entries if e.role.name in ("payment", "change")
                          and e.line_index > min(c.line_index for c in candidates)), default=10**9)
@@ -393,11 +437,22 @@ def pick_total(entries: list[Entry], *, rupee_context: bool) -> AmountResult:
     rival = next((s for s in scored[1:] if s[1].value != value), None)
     if rival is not None and best_score - rival[0] < 1.0:
         confidence -= 0.15
+    ceiling = 1.0
+    if only_noted:
+        ceiling = 0.3
+    elif not fallback and not (support["arithmetic"] or support["payment"]) and _disputed(best, candidates):
+        # Two total lines that disagree and nothing on the bill to say which is right: one of
+        # them may have been written onto the bill, so neither may decide the claim on its own.
+        ceiling = 0.4
 
     corroborated = support["arithmetic"] or support["payment"] or support["repeated"]
-    other = _other_reading(best)
-    if other is not None and not corroborated:
-        if book.arithmetic(other, exclude=best) or book.payment(other) or book.items_sum(other):
+    other = _thousands_reading(best.token)
+    # A repeat confirms both readings of "2.500" alike, so only the arithmetic or the payment can choose.
+    if other is not None and not (support["arithmetic"] or support["payment"]):
+        # Read the other way, the bill's own figures may add up: "Subtotal 2.400 / Tax 100 /
+        # Total 2.500" is 2,400 + 100 = 2,500 when every dot on it groups thousands.
+        european = _Book.of(_as_thousands(entries), whole_amounts=not _prints_cents(entries))
+        if any(b.arithmetic(other, exclude=best) or b.payment(other) or b.items_sum(other) for b in (book, european)):
             value, confidence, corroborated = other, 0.85, True
         else:
             # "Total 2.500": 2.50 or 2,500? Nothing on the bill settles it, so neither number
@@ -419,7 +474,7 @@ def pick_total(entries: list[Entry], *, rupee_context: bool) -> AmountResult:
             confidence = min(confidence, 0.6)
             if not (book.arithmetic(value, exclude=best) or book.payment(value)):
                 confidence = min(confidence, 0.55)
-    confidence = round(max(0.05, min(0.97, confidence)), 3)
+    confidence = round(max(0.05, min(0.97, ceiling, confidence)), 3)
     if confidence < 0.5:
         flags.append(FLAG_LOW_CONFIDENCE_AMOUNT)
     return AmountResult(value, confidence, best.source_line, best.token.currency, flags, bool(corroborated))
@@ -449,13 +504,34 @@ def read_total(lines: list[str], *, decimal_comma: bool = False, masks: dict[int
     return AmountResult(None, 0.2, apart.source_line or joined.source_line, None, [FLAG_LOW_CONFIDENCE_AMOUNT])
 
 
-def _other_reading(best: Entry) -> Decimal | None:
+def _disputed(best: Entry, candidates: list[Entry]) -> bool:
+    """Another printed total with a full total label names a different amount (rounding aside)."""
+    return any(c.role.grade >= 7.0 and c.preferred and not c.in_summary and not _looks_integer_only(c.token)
+               and abs(c.value - best.value) >= 1 for c in candidates)
+
+
+def _thousands_reading(token: AmountToken) -> Decimal | None:
     """A dot before exactly three digits: "2.500" is 2.50 with a stray digit, or 2,500 written
     the European way (money in a two-decimal currency never has three decimals)."""
-    token = best.token
     if token.decimals == 3 and not token.grouped and token.raw.count(".") == 1 and "," not in token.raw:
         return parse_amount(token.raw.replace(".", ""))
     return None
+
+
+def _as_thousands(entries: list[Entry]) -> list[Entry]:
+    """The bill's amounts with every "2.400" read as 2,400."""
+    out = []
+    for e in entries:
+        other = _thousands_reading(e.token)
+        if other is not None:
+            e = replace(e, token=replace(e.token, value=other, decimals=0, grouped=True))
+        out.append(e)
+    return out
+
+
+def _prints_cents(entries: list[Entry]) -> bool:
+    """Does any amount on the bill show cents ("12.50")? Then its bare integers may be ids."""
+    return any(e.token.decimals in (1, 2) for e in entries if not e.prose and e.role.name not in ("qty", "none"))
 
 
 def _lone_charge(entries: list[Entry]) -> list[Entry]:
