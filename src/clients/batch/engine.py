@@ -111,18 +111,20 @@ def decide_one(item: EngineInput, rules: PolicyRules, ledger: _Ledger) -> BillDe
     if dup.status == "duplicate" and dup.basis == "same_file":
         return _reject(f"Duplicate: the same file as {dup.duplicate_of}.", ["general.duplicate"], claimed)
     flags = set(fields.flags)
-    if claimed is None or "amount_not_found" in flags:
-        return _review("Amount not found on the bill.", ["general.amount"], None)
-    if "low_confidence_amount" in flags or "low_ocr_confidence" in flags or _low(fields, "amount"):
-        # not claimed: a misread total (a rupee sign read as a 2) must not count anywhere
-        return _review(
-            f"Amount {fmt(claimed)} read with low confidence; check it against the bill.", ["general.amount"], None
-        )
+    shaky_amount = "low_confidence_amount" in flags or "low_ocr_confidence" in flags or _low(fields, "amount")
+    # first: with several bills in one file, any amount read from it is one bill's at best
     if "multiple_bills_in_file" in flags:
         return _review(
             "The file holds several bills (its pages carry their own totals and dates); "
             "submit each bill separately or have a person split them.",
-            ["general.multiple_bills"], claimed,
+            ["general.multiple_bills"], None if shaky_amount else claimed,
+        )
+    if claimed is None or "amount_not_found" in flags:
+        return _review("Amount not found on the bill.", ["general.amount"], None)
+    if shaky_amount:
+        # not claimed: a misread total (a rupee sign read as a 2) must not count anywhere
+        return _review(
+            f"Amount {fmt(claimed)} read with low confidence; check it against the bill.", ["general.amount"], None
         )
     if fields.date is None or "date_not_found" in flags:
         return _review("Date not found on the bill.", ["general.date"], claimed)
