@@ -15,7 +15,13 @@ A ZIP is untrusted input. Every entry is checked before a byte is written:
 
 The archive is extracted into `<dest>/<sha256 prefix>/` through a temporary folder renamed
 into place when complete, so a re-run (even after `kill -9`) reuses a finished extraction and
-discards a partial one. One wrapping top-level folder (`bills/EMP01_.../...`) is unwrapped.
+discards a partial one.
+
+The archive's own layout is kept: a wrapping folder (`October claims/EMP014_.../...`) is
+descended into when the employee folders are discovered (`folders.discover_employee_folders`,
+on the extracted folder), by the same rule (`folders.find_wrapper`) that serves `--folders` and
+that `plan_archive` applies to the entry names for --dry-run. Only a nested ZIP's top folder
+that repeats the ZIP's own name (`emp_neha.zip` -> `emp_neha/...`) is dropped on extraction.
 """
 
 from __future__ import annotations
@@ -27,17 +33,19 @@ import re
 import shutil
 import stat
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from framework.errors import ConfigurationError
 from framework.fileio import sha256_file, write_json
 
+from clients.batch.folders import Listing, find_wrapper, is_ignored_name, is_non_bill_file
 from clients.batch.schemas import RunIssue
 
 log = logging.getLogger(__name__)
 
-ARCHIVE_FORMAT_VERSION = 1
+ARCHIVE_FORMAT_VERSION = 2  # 2: the top-level wrapping folder is no longer dropped on extraction
 REPORT_NAME = ".archive_report.json"
 _CHUNK = 1 << 16
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -166,23 +174,16 @@ def classify_members(
     return planned, issues, skipped
 
 
-def _unwrap(members: list[PlannedMember], wrapper: str | None = None) -> list[PlannedMember]:
-    """Drop one wrapping top-level folder: any single folder that holds only folders (nested
-    `.zip` files and hidden files beside them aside), or the
-    folder a nested archive repeats its own name in (`emp_neha.zip` -> `emp_neha/...`)."""
-    if not members:
+def _unwrap_own_name(members: list[PlannedMember], wrapper: str | None) -> list[PlannedMember]:
+    """A nested archive whose entries all sit in a folder named like the archive itself
+    (`emp_neha.zip` -> `emp_neha/...`) loses that folder: it would otherwise be
+    `emp_neha/emp_neha/...`. (Wrapping folders in general are the discovery's business:
+    `folders.find_wrapper`.)"""
+    if not members or wrapper is None:
         return members
-    tops = {m.parts[0] for m in members}
-    if len(tops) != 1 or any(len(m.parts) < 2 for m in members):
+    if any(len(m.parts) < 2 or m.parts[0] != wrapper for m in members):
         return members
-    top = next(iter(tops))
-    # a nested ZIP (or other non-folder entry such as a hidden file) lying next to the
-    # employee folders does not stop the wrapper from being one: only folders decide
-    inside_folders = [m for m in members if len(m.parts) >= 3]
-    loose_ok = all(len(m.parts) >= 3 or _is_zip_name(m.parts) or m.parts[-1].startswith(".") for m in members)
-    if (wrapper is not None and top == wrapper) or (inside_folders and loose_ok):
-        return [PlannedMember(m.info, m.display, m.parts[1:]) for m in members]
-    return members
+    return [PlannedMember(m.info, m.display, m.parts[1:]) for m in members]
 
 
 def _is_zip_name(parts: tuple[str, ...]) -> bool:
@@ -252,7 +253,7 @@ def _extract_into(
         issues.extend(refused)
         if skipped:
             log.debug("%s: skipped %d hidden/__MACOSX entries", source, len(skipped))
-        for member in _unwrap(planned, wrapper):
+        for member in _unwrap_own_name(planned, wrapper):
             if _is_zip_name(member.parts) and depth >= limits.max_depth:
                 issues.append(
                     _issue(
@@ -332,14 +333,35 @@ def extract_archive(zip_path: Path, dest_parent: Path, limits: ArchiveLimits | N
 
 @dataclass
 class ArchivePlan:
-    folders: dict[str, int]  # employee folder -> bill count ("" = loose files at the top)
+    folders: dict[str, int]  # employee folder -> bill count ("" = loose files outside them)
     issues: list[RunIssue]
     nested: list[str]  # nested ZIPs that a run would expand
+    wrapper: tuple[str, ...] = ()  # wrapping folders a run descends through
+    skipped: list[str] = field(default_factory=list)  # loose non-bill files a run skips
 
 
-def plan_archive(zip_path: Path, limits: ArchiveLimits | None = None) -> ArchivePlan:
-    """What `extract_archive` would produce, read from the central directory only (for
-    --dry-run, which writes nothing). Nested ZIPs are listed, not opened."""
+def members_listing(members: list[PlannedMember]) -> Callable[[tuple[str, ...]], Listing]:
+    """`folders.find_wrapper`'s view of a ZIP's entries (so a dry run and a real run unwrap
+    the same folders)."""
+    dirs: dict[tuple[str, ...], set[str]] = {}
+    files: dict[tuple[str, ...], set[str]] = {}
+    for member in members:
+        parts = member.parts
+        for depth in range(len(parts) - 1):
+            dirs.setdefault(parts[:depth], set()).add(parts[depth])
+        files.setdefault(parts[:-1], set()).add(parts[-1])
+
+    def listing(parts: tuple[str, ...]) -> Listing:
+        return Listing(tuple(sorted(dirs.get(parts, ()))), tuple(sorted(files.get(parts, ()))))
+
+    return listing
+
+
+def plan_archive(
+    zip_path: Path, limits: ArchiveLimits | None = None, known_clients: Iterable[str] = ()
+) -> ArchivePlan:
+    """What `extract_archive` and the discovery after it would produce, read from the central
+    directory only (for --dry-run, which writes nothing). Nested ZIPs are listed, not opened."""
     limits = limits or ArchiveLimits()
     zip_path = Path(zip_path)
     if not zipfile.is_zipfile(zip_path):
@@ -348,15 +370,40 @@ def plan_archive(zip_path: Path, limits: ArchiveLimits | None = None) -> Archive
         planned, issues, _ = classify_members(
             archive, limits, prefix="", source=zip_path.name, declared_budget=limits.max_total_bytes
         )
+    planned = [m for m in planned if not any(is_ignored_name(p) for p in m.parts)]
+    listing = members_listing(planned)
+    wrapper = find_wrapper(listing, known_clients)
+    if wrapper:
+        log.info(
+            "%s: %r only wraps the employee folders; a run reads the folders inside it",
+            zip_path.name, "/".join(wrapper),
+        )
+    has_folders = bool(listing(wrapper).children)
+    depth = len(wrapper)
     folders: dict[str, int] = {}
     nested: list[str] = []
-    for member in _unwrap(planned):
+    skipped: list[str] = []
+    for member in planned:
         if _is_zip_name(member.parts):
             nested.append(member.display)
             continue
-        folder = member.parts[0] if len(member.parts) > 1 else ""
+        if member.parts[:depth] == wrapper and len(member.parts) > depth + 1:
+            folder = member.parts[depth]
+        elif has_folders and is_non_bill_file(member.parts[-1]):
+            skipped.append(member.display)
+            continue
+        else:
+            folder = ""
         folders[folder] = folders.get(folder, 0) + 1
-    return ArchivePlan(dict(sorted(folders.items())), sorted(issues, key=lambda i: (i.name, i.type)), sorted(nested))
+    if skipped:
+        log.warning(
+            "%s: a run skips %d file(s) outside the employee folders that are not bills: %s",
+            zip_path.name, len(skipped), ", ".join(sorted(skipped)),
+        )
+    return ArchivePlan(
+        dict(sorted(folders.items())), sorted(issues, key=lambda i: (i.name, i.type)), sorted(nested),
+        wrapper=wrapper, skipped=sorted(skipped),
+    )
 
 
 def archive_display_path(root: Path, path: Path) -> str:

@@ -50,6 +50,24 @@ EXCLUSION_TERMS: dict[str, tuple[str, ...]] = {
     "spa": ("spa", "massage"),
 }
 
+# Labels a bill reader (an LLM especially) may give a bill, mapped only on the bill side
+# (`canonical_category` with the policy's categories): not in CATEGORY_SYNONYMS, because the
+# policy reader must not read "Tea and coffee are not reimbursable" or "alcoholic beverages"
+# as a rule about meals. Cafes, tea stalls, bakeries and snack counters are meals.
+BILL_TYPE_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "cafe", "cafes", "coffee", "coffee_shop", "coffee_house", "tea", "chai", "tea_stall",
+            "tea_shop", "bakery", "bakeries", "bakers", "snack", "snacks", "snack_bar", "beverage",
+            "beverages", "food_and_beverage", "food_and_beverages", "food_beverage", "food_beverages",
+            "f_b", "fnb", "refreshment", "refreshments", "canteen", "cafeteria", "juice", "juice_bar",
+            "fast_food", "quick_service_restaurant", "qsr", "dessert", "desserts", "sweets", "sweet_shop",
+            "confectionery", "eatery", "food_court", "food_delivery",
+        ),
+        "meals",
+    ),
+}
+
 _NARROW = {"foreign_travel"}
 
 _LOOKUP: list[tuple[str, str]] = sorted(
@@ -118,6 +136,8 @@ def canonical_category(name: str | None, known: list[str] | tuple[str, ...] = ()
     for cid in known:
         if key == cid or key.rstrip("s") == cid.rstrip("s"):
             return cid
+    if known and key in BILL_TYPE_SYNONYMS:
+        return BILL_TYPE_SYNONYMS[key]
     return key
 
 

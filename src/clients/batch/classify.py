@@ -30,9 +30,25 @@ _KEYWORDS: dict[str, _K] = {
         (r"\brestaurants?\b|\brestoran\b|\bristorante\b|\brestaurante\b|\btrattoria\b|\bbrasserie\b|\bbistro\b|\bgasth(?:aus|of)\b|\bdhaba\b|\bcanteen\b|\beatery\b|\bdiner\b", 3), (r"\bcaf[eé]\b", 2), (r"\bfood\b", 2),
         (r"\bdin(?:e|ing)(?:[\s-]?in)?\b", 2), (r"\bmeals?\b", 2), (r"\b(?:lunch|dinner|breakfast)\b", 2),
         (r"\beat[\s-]?in\b|\btake[\s-]?(?:away|out)\b", 2), (r"\btable\b", 1), (r"\bpax\b", 0.5),
-        (r"\bkot\b", 1.5), (r"\bbakery\b|\bbakeries\b", 1.5), (r"\bbeverages?\b", 1),
-        (r"\b(?:thali|dosa|idli|biryani|pizza|burger|coffee|tea|juice|lassi|noodles?|chicken|paneer|curry"
+        (r"\bkot\b", 1.5),
+        (r"\b(?:thali|dosa|idli|biryani|pizza|burger|noodles?|chicken|paneer|curry"
          r"|soup|sandwich|naan|roti|rice|mutton|fish|veg|dessert|ice\s*cream)\b", 1),
+        # cafes, tea stalls, bakeries and snack counters are meals too: their bills name a
+        # drink or a pastry, rarely "food", and alone used to fall below the threshold
+        # (chains vendors.BRANDS knows, Starbucks, Cafe Coffee Day, Chaayos, weigh as brands there)
+        (r"\b(?:costa\s+coffee|(?<!caf[eé]\s)coffee\s+day|barista\s+(?:coffee|lavazza)"
+         r"|third\s+wave\s+coffee|blue\s+tokai|tim\s+hortons|dunkin'?(?:\s+donuts)?|krispy\s+kreme"
+         r"|chai\s+point|chai\s+sutta\s+bar|theobroma|mad\s+over\s+donuts|baskin\s+robbins|pret\s+a\s+manger"
+         r"|subway(?!\s*(?:station|metro|stn|line|exit|entrance)))\b", 4),
+        (r"\bbaker(?:y|ies|s)\b|\bbake\s*(?:house|shop)\b|\bpatisserie\b|\bconfectioner(?:y|s)?\b|\bcaf[eé]teria\b"
+         r"|\bcoffee\s*(?:house|shop|bar|roasters?|point)\b|\b(?:tea|chai)\s*(?:stall|shop|house|point|bar|wala)\b"
+         r"|\b(?:snacks?|juice|shake)\s*(?:bar|corner|cent(?:re|er)|counter|shop)\b|\bsweet\s*shop\b", 3),
+        (r"\b(?:coffee|cappuccino|latte|espresso|americano|mocha|macchiato|frapp[eé]|frappuccino|cold\s*brew"
+         r"|flat\s*white|chai|tea|hot\s*chocolate|milk\s*shake|milkshake|smoothie|lassi|juice|buttermilk"
+         r"|mocktail)\b", 2),
+        (r"\bsnacks?\b|\brefreshments?\b|\bbeverages?\b", 2),
+        (r"\b(?:samosas?|vada|pav|puffs?|momos?|maggi|chaat|bhel|pakoras?|kachori|poha|upma|cakes?|pastr(?:y|ies)"
+         r"|donuts?|doughnuts?|brownies?|cookies?|muffins?|croissants?|bagels?|footlong|veggie\s+delite)\b", 1),
         (r"\bdelivery\s*(?:partner|fee|charges?)\b|\bpackaging\s*charges?\b|\brestaurant\s*packaging\b", 2),
         (r"\bservice\s*charge\b", 1), (r"\bbar\b", 1),
         # in India "Hotel X Bhavan" is a restaurant, not lodging: these names outweigh "hotel"
@@ -70,7 +86,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "cab": ("cab", "cabs", "taxi", "taxis", "conveyance", "local travel", "local conveyance", "ride", "rides",
             "commute", "transport", "uber", "ola", "rapido", "auto"),
     "meals": ("meal", "meals", "food", "dining", "restaurant", "restaurants", "refreshment", "refreshments",
-              "lunch", "dinner", "breakfast", "food delivery", "business meals", "entertainment"),
+              "lunch", "dinner", "breakfast", "food delivery", "business meals", "entertainment",
+              "snacks", "beverages", "food and beverages"),
     "fuel": ("fuel", "petrol", "diesel", "gas", "gasoline", "mileage", "vehicle fuel"),
     "parking": ("parking", "toll", "tolls", "parking and toll", "parking & toll"),
     "lodging": ("lodging", "hotel", "hotels", "accommodation", "stay", "lodging and boarding", "hotel stay", "room"),

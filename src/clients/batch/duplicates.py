@@ -3,6 +3,10 @@
 Two bills are the same when their files are byte-identical (same sha256), or when they show
 the same vendor, date and amount (and no differing bill numbers). The first bill in the
 batch's order (employee folder, date, file name) is the original; later ones point at it.
+
+A file that could not be read, or is empty (0 bytes), is no duplicate of anything and no
+original for anything: empty files of any type share one sha256, and two unreadable copies
+say nothing about a claim. They are `not_checked` (their own error decides them).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from rapidfuzz import fuzz
 from clients.batch.schemas import DuplicateCheck
 
 VENDOR_MATCH_THRESHOLD = 90.0
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # of b""
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,9 @@ def find_duplicates(candidates: list[DuplicateCandidate]) -> dict[str, Duplicate
     first_by_hash: dict[str, DuplicateCandidate] = {}
     by_day_amount: dict[tuple[date, Decimal], list[DuplicateCandidate]] = {}
     for cand in candidates:
+        if not cand.readable or cand.sha256 == EMPTY_SHA256:
+            findings[cand.ref] = DuplicateFinding(DuplicateCheck(status="not_checked"), same_employee=False)
+            continue
         original = first_by_hash.get(cand.sha256)
         if original is not None:
             findings[cand.ref] = DuplicateFinding(
@@ -59,10 +67,8 @@ def find_duplicates(candidates: list[DuplicateCandidate]) -> dict[str, Duplicate
             )
             continue
         first_by_hash[cand.sha256] = cand
-        if not cand.readable or cand.vendor is None or cand.date is None or cand.amount is None:
-            findings[cand.ref] = DuplicateFinding(
-                DuplicateCheck(status="unique" if cand.readable else "not_checked"), same_employee=False
-            )
+        if cand.vendor is None or cand.date is None or cand.amount is None:
+            findings[cand.ref] = DuplicateFinding(DuplicateCheck(status="unique"), same_employee=False)
             continue
         match = None
         for earlier in by_day_amount.get((cand.date, cand.amount), []):

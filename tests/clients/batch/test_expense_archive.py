@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from clients.batch.archive import ArchiveLimits, extract_archive, plan_archive
+from clients.batch.folders import discover_employee_folders
 from framework.errors import ConfigurationError
 from tests.support.zips import lie_about_size, patch_headers
 
@@ -115,7 +116,11 @@ def test_hidden_macosx_skipped_and_wrapper_folder_unwrapped(tmp_path):
         zf.writestr("October claims/.DS_Store", "junk")
     result = extract_archive(archive, tmp_path / "x")
     assert result.issues == []
-    assert sorted(p.name for p in result.root.iterdir() if not p.name.startswith(".")) == ["EMP1_Asha", "EMP2_Ravi"]
+    assert sorted(p.name for p in result.root.iterdir() if not p.name.startswith(".")) == ["October claims"]
+    # the wrapper is unwrapped when the employee folders are discovered (folders.find_wrapper)
+    found = discover_employee_folders(result.root, root_name=result.root_name)
+    assert [f.folder_name for f in found] == ["EMP1_Asha", "EMP2_Ravi"]
+    assert plan_archive(archive).folders == {"EMP1_Asha": 1, "EMP2_Ravi": 1}
 
 
 def test_special_files_and_encrypted_entries(tmp_path):
