@@ -9,8 +9,11 @@ before OCR, so a 108 MP scan never costs more than a few hundred MB.
 from __future__ import annotations
 
 import math
+import re
+import threading
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -35,6 +38,9 @@ _TRANSPOSE_FOR_ORIENTATION = {
 }
 
 
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
+
+
 @dataclass
 class ImagePage:
     number: int
@@ -44,20 +50,58 @@ class ImagePage:
     downscaled: bool
 
 
+# Pillow's decompression-bomb guard is one module global, `Image.MAX_IMAGE_PIXELS` (about
+# 89 MP; it raises above twice that, 179 MP, and checks again in `load`, `seek` and `crop`).
+# IMAGE_REFUSE_PIXELS is our limit, so while we open and decode an image the guard is raised
+# to it, and restored when no extraction in this process needs it any more. It is only ever
+# raised, never lowered: other code in the process keeps at least Pillow's protection.
+_GUARD_LOCK = threading.Lock()
+_GUARD_REQUESTS: list[int] = []
+_GUARD_SAVED: list[int | None] = []
+
+
+@contextmanager
+def pillow_pixel_limit(refuse_pixels: int) -> Iterator[None]:
+    """Within the block, Pillow refuses nothing that IMAGE_REFUSE_PIXELS allows (and warns
+    about nothing it allows): our own `_check_pixels` is the limit."""
+    with _GUARD_LOCK:
+        if not _GUARD_REQUESTS:
+            _GUARD_SAVED[:] = [Image.MAX_IMAGE_PIXELS]
+        _GUARD_REQUESTS.append(refuse_pixels)
+        _apply_guard()
+    try:
+        yield
+    finally:
+        with _GUARD_LOCK:
+            _GUARD_REQUESTS.remove(refuse_pixels)
+            if _GUARD_REQUESTS:
+                _apply_guard()
+            else:
+                Image.MAX_IMAGE_PIXELS = _GUARD_SAVED.pop()
+
+
+def _apply_guard() -> None:
+    saved = _GUARD_SAVED[0]
+    if saved is not None:  # None: someone switched the guard off; leave it off
+        Image.MAX_IMAGE_PIXELS = max(saved, *_GUARD_REQUESTS)
+
+
 def open_image(data: bytes, *, refuse_pixels: int) -> Image.Image:
     """Parse the header only; refuse pixel bombs before decoding."""
     try:
-        with warnings.catch_warnings():
-            # Our own budget decides; Pillow's warning at 89 MP would only be noise.
+        with pillow_pixel_limit(refuse_pixels), warnings.catch_warnings():
+            # Our own budget decides; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(BytesIO(data))
     except Image.DecompressionBombError as exc:
-        # Pillow's own guard (2x MAX_IMAGE_PIXELS) can fire before ours; name the limit that applied
-        limit = (Image.MAX_IMAGE_PIXELS or 0) * 2
+        # The guard is at least IMAGE_REFUSE_PIXELS, and fires at twice its value: the image
+        # is far above our limit.
+        declared = _BOMB_PIXELS.search(str(exc))
+        size = f"{int(declared.group(1)) / 1e6:.0f} megapixels" if declared else "more megapixels than allowed"
         raise ExtractionFailure(
             "too_large",
-            f"image refused before decoding: it declares more than {limit / 1e6:.0f} megapixels, "
-            "the decoder's safety limit (decompression bomb)",
+            f"image declares {size}, above the limit of {refuse_pixels / 1e6:.0f} MP "
+            "(IMAGE_REFUSE_PIXELS); refused before decoding (decompression bomb)",
             "image_too_large",
         ) from exc
     except UnidentifiedImageError as exc:
@@ -74,13 +118,21 @@ def iter_pages(data: bytes, *, max_pixels: int, refuse_pixels: int) -> Iterator[
     image = open_image(data, refuse_pixels=refuse_pixels)
     frames = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
     for index in range(min(frames, MAX_FRAMES)):
-        if index:
-            try:
-                image.seek(index)
-            except (EOFError, OSError, ValueError) as exc:
-                raise ExtractionFailure("corrupt", f"TIFF page {index + 1} cannot be read: {exc}", "corrupt_image") from exc
-            _check_pixels(image.size, refuse_pixels)
-        yield _prepare_frame(image, index + 1, max_pixels)
+        # Decoding, cropping and seeking re-check Pillow's guard: keep it at our limit for
+        # each step, but not while the caller holds the page (the guard is process-wide).
+        with pillow_pixel_limit(refuse_pixels):
+            if index:
+                try:
+                    image.seek(index)
+                except Image.DecompressionBombError as exc:
+                    raise ExtractionFailure(
+                        "too_large", f"TIFF page {index + 1} is above the IMAGE_REFUSE_PIXELS limit", "image_too_large",
+                    ) from exc
+                except (EOFError, OSError, ValueError) as exc:
+                    raise ExtractionFailure("corrupt", f"TIFF page {index + 1} cannot be read: {exc}", "corrupt_image") from exc
+                _check_pixels(image.size, refuse_pixels)
+            page = _prepare_frame(image, index + 1, max_pixels)
+        yield page
 
 
 def _check_pixels(size: tuple[int, int], refuse_pixels: int) -> None:

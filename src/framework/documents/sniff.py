@@ -8,9 +8,12 @@ read. `resolve_type` reconciles the two and turns a mismatch into a precise erro
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 from dataclasses import dataclass
 from io import BytesIO
+
+from charset_normalizer import from_bytes
 
 from .models import ExtractionFailure
 
@@ -34,6 +37,16 @@ _NATURAL_EXTENSIONS = {
     "heic": (".heic", ".heics", ".heif"), "heif": (".heif", ".heic", ".hif"), "avif": (".avif",),
     "jpeg2000": (".jp2", ".j2k", ".jpf", ".jpx"),
 }
+# BITMAPCOREHEADER, OS/2 v2 short, BITMAPINFOHEADER, v2, v3, OS/2 v2, v4, v5: the sizes the
+# second header of a BMP can have. "BM" alone is two letters that start plenty of text
+# ("BMW ...", "BMP/SMAD1 ...", "BMI-1 ..."); a DIB size needs three NUL bytes no text has.
+_BMP_DIB_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+# The first block after a GIF's screen descriptor (and colour table): extension, image, trailer.
+_GIF_BLOCKS = frozenset({0x21, 0x2C, 0x3B})
+_PDF_HEADER = re.compile(rb"%PDF-\d")
+_PDF_OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b")
+# How much of a file decides "this is text": enough to be sure, bounded for huge files.
+_TEXT_SAMPLE = 1 << 16
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
@@ -43,6 +56,9 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 class Sniffed:
     kind: str  # pdf, docx, zip, ole, image, html, text, binary, empty
     detail: str | None = None  # image format name, or the zip/ole flavour
+    # For "pdf" and "image": the bytes also read as text (no NULs, a charset decodes them), so
+    # the signature may be a coincidence. Under a text name such a file is read as text.
+    text_like: bool = False
 
 
 def sniff(data: bytes) -> Sniffed:
@@ -50,11 +66,15 @@ def sniff(data: bytes) -> Sniffed:
         return Sniffed("empty")
     head = data[:64]
     # PDF readers accept junk before the header (up to 1 KB), and so do we.
-    if b"%PDF-" in data[:1024]:
-        return Sniffed("pdf")
-    image = _image_format(head)
+    if _PDF_HEADER.search(data, 0, 1024):
+        # A text that merely quotes "%PDF-1.4" has no "1 0 obj": every real PDF, even an
+        # all-ASCII one, declares objects right after its header.
+        text_like = not _PDF_OBJECT.search(data, 0, _TEXT_SAMPLE) and reads_as_text(data)
+        return Sniffed("pdf", text_like=text_like)
+    image = _image_format(data)
     if image:
-        return Sniffed("image", image)
+        # Every real image has NUL bytes (sizes, reserved fields, terminators): this is cheap.
+        return Sniffed("image", image, text_like=reads_as_text(data))
     if head.startswith(b"PK\x03\x04"):
         return Sniffed(*_zip_flavour(data))
     if head.startswith(_CFB_MAGIC):
@@ -68,7 +88,11 @@ def sniff(data: bytes) -> Sniffed:
     return Sniffed("text")
 
 
-def _image_format(head: bytes) -> str | None:
+def _image_format(data: bytes) -> str | None:
+    """The image format whose signature `data` carries. Two- and six-letter magics ("BM",
+    "GIF87a") are checked against the header structure that follows them, so a text that
+    happens to start with those letters is not an image."""
+    head = data[:64]
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -77,11 +101,11 @@ def _image_format(head: bytes) -> str | None:
         return "webp"
     if head.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
         return "tiff"
-    if head.startswith(b"BM") and len(head) >= 26:
+    if _is_bmp(data):
         return "bmp"
-    if head.startswith((b"GIF87a", b"GIF89a")):
+    if _is_gif(data):
         return "gif"
-    if head[4:8] == b"ftyp":
+    if head[4:8] == b"ftyp" and _plausible_ftyp_size(head):
         brand = head[8:12]
         if brand in _HEIF_BRANDS:
             return _HEIF_BRANDS[brand]
@@ -92,6 +116,54 @@ def _image_format(head: bytes) -> str | None:
     if head.startswith(b"\x00\x00\x00\x0cjP  "):
         return "jpeg2000"
     return None
+
+
+def _is_bmp(data: bytes) -> bool:
+    """The 14-byte BMP file header followed by a DIB header of a known size, with the pixel
+    data starting after both headers (0: unset, which Pillow reads as "right after them")."""
+    if len(data) < 18 or not data.startswith(b"BM"):
+        return False
+    _file_size, _reserved, pixel_offset, dib_size = struct.unpack_from("<IIII", data, 2)
+    return dib_size in _BMP_DIB_SIZES and (pixel_offset == 0 or pixel_offset >= 14 + dib_size)
+
+
+def _is_gif(data: bytes) -> bool:
+    """A GIF header, logical screen descriptor and optional global colour table, then the
+    start of a real block (or the end of a truncated file)."""
+    if not data.startswith((b"GIF87a", b"GIF89a")):
+        return False
+    if len(data) < 13:
+        return True  # cut short inside the header: a damaged GIF, reported as such
+    flags = data[10]
+    colour_table = 3 << ((flags & 0x07) + 1) if flags & 0x80 else 0
+    first_block = 13 + colour_table
+    if len(data) <= first_block:
+        return True
+    return data[first_block] in _GIF_BLOCKS
+
+
+def _plausible_ftyp_size(head: bytes) -> bool:
+    # An ISO-BMFF `ftyp` box: major brand, minor version and 4-byte compatible brands.
+    size = int.from_bytes(head[:4], "big")
+    return 16 <= size <= 4096 and size % 4 == 0
+
+
+def reads_as_text(data: bytes) -> bool:
+    """True when the bytes are text: no NUL anywhere, few control characters, and UTF-8 or a
+    detected charset decodes them. Cheap on real binaries, which contain NULs early."""
+    if b"\x00" in data:
+        return False
+    sample = data[:_TEXT_SAMPLE]
+    if _looks_binary(sample[:8192]):
+        return False
+    try:
+        sample.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        # The sample may end inside a multi-byte character of a longer file.
+        if len(data) > len(sample) and exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
+            return True
+    return from_bytes(sample).best() is not None
 
 
 def _zip_flavour(data: bytes) -> tuple[str, str | None]:
@@ -146,6 +218,9 @@ def resolve_type(extension: str, sniffed: Sniffed) -> str:
     ext = extension.lower()
     if sniffed.kind == "empty":
         raise ExtractionFailure("empty", "the file is empty (0 bytes)", "empty_file")
+    if sniffed.text_like and sniffed.kind in ("pdf", "image") and _names_text(ext):
+        # The name says text and so do the bytes; the magic number was a coincidence.
+        sniffed = Sniffed("text")
 
     if sniffed.kind == "image" and sniffed.detail not in READABLE_IMAGE_FORMATS:
         fmt = sniffed.detail or "unknown"
@@ -207,6 +282,10 @@ def resolve_type(extension: str, sniffed: Sniffed) -> str:
         f"files ending in {ext} are not supported (supported: {', '.join(sorted(SUPPORTED_EXTENSIONS))})",
         f"unsupported_extension: {ext}",
     )
+
+
+def _names_text(ext: str) -> bool:
+    return ext in TEXT_EXTENSIONS or ext in HTML_EXTENSIONS or ext == ""
 
 
 def _describe(sniffed: Sniffed) -> str:
