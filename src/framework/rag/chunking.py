@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -109,6 +110,17 @@ class Chunker:
             self._splitters[markdown] = splitter
         return splitter
 
+    def _chunk_indices(self, text: str, markdown: bool) -> Iterator[tuple[int, str]]:
+        """The splitter's (offset, piece) pairs. The splitter measures the rest of the text for
+        every chunk when a stretch has no sentence or line break, so a multi-megabyte line
+        costs minutes; such lines are cut into segments first (ordinary text is untouched)."""
+        splitter = self._splitter(markdown)
+        chars_per_unit = 4 if self.config.unit == "tokens" else 1
+        limit = max(2000, 8 * self.config.size * chars_per_unit)
+        for start, segment in _segments(text, limit):
+            for offset, piece in splitter.chunk_indices(segment):
+                yield start + offset, piece
+
     def chunk_pages(
         self,
         source: str,
@@ -127,7 +139,7 @@ class Chunker:
             if not text or not text.strip():
                 continue
             outline = _Outline(text) if markdown else None
-            for offset, piece in self._splitter(markdown).chunk_indices(text):
+            for offset, piece in self._chunk_indices(text, markdown):
                 if not piece.strip():
                     continue
                 heading = outline.path_at(offset) if outline else ""
@@ -162,6 +174,28 @@ class Chunker:
         if any(page.method == "ocr" for page in document.pages):
             metadata.setdefault("ocr", True)
         return self.chunk_pages(source, pages, file_type=getattr(document, "file_type", "text"), metadata=metadata)
+
+
+def _segments(text: str, limit: int) -> Iterator[tuple[int, str]]:
+    """(offset, segment) pieces of `text` whose lines are at most `limit` characters: a longer
+    line is cut at its last whitespace before the limit, or at the limit when it has none."""
+    cuts: list[int] = []
+    line_start = 0
+    while line_start < len(text):
+        line_end = text.find("\n", line_start)
+        line_end = len(text) if line_end < 0 else line_end
+        position = line_start
+        while line_end - position > limit:
+            window = text[position : position + limit]
+            space = max(window.rfind(" "), window.rfind("\t"))
+            position += space + 1 if space > limit // 2 else limit
+            cuts.append(position)
+        line_start = line_end + 1
+    start = 0
+    for cut in cuts:
+        yield start, text[start:cut]
+        start = cut
+    yield start, text[start:]
 
 
 class _Outline:

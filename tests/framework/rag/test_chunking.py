@@ -91,3 +91,18 @@ def test_chunk_document_reads_an_extracted_document():
 
 def test_only_whitespace_gives_no_chunks():
     assert Chunker().chunk_pages("w.md", [(1, "  \n\n \t")], file_type="markdown") == []
+
+
+def test_very_long_lines_are_cut_into_segments_first():
+    from framework.rag.chunking import _segments
+
+    text = ("word " * 3000) + "\n" + "x" * 9000 + "\nshort line\n"
+    segments = list(_segments(text, 2000))
+    assert "".join(piece for _, piece in segments) == text
+    assert all(text[offset:offset + len(piece)] == piece for offset, piece in segments)
+    assert len(segments) > 1 and all(len(line) <= 2000 for _, piece in segments for line in piece.split("\n"))
+    assert [(0, "a\nb")] == list(_segments("a\nb", 2000))  # ordinary text: one segment, untouched
+
+    # a multi-megabyte line without a single break chunks within the size (it took minutes before)
+    chunks = Chunker(ChunkingConfig(size=1000, overlap=0)).chunk_pages("big.txt", [(None, "z" * 1_000_000)])
+    assert len(chunks) == 1000 and all(len(c.text) == 1000 for c in chunks)
