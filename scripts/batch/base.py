@@ -23,7 +23,7 @@ from framework.locking import LockedError, RunLock
 from framework.progress import progress_bar
 from framework.retry import async_retry_with_backoff, default_is_retryable, retry_with_backoff
 
-from scripts.batch.common import add_common_args, setup_logging
+from scripts.batch.common import UsageError, add_common_args, setup_logging
 
 __all__ = [
     "BaseBatchRunner",
@@ -51,11 +51,6 @@ class ExitCode(IntEnum):
     PARTIAL = 2  # some items failed
     TOTAL = 3  # nothing could be done (every item failed, or the run crashed)
     INTERRUPTED = 130  # Ctrl-C / SIGTERM, after flushing what was done
-
-
-class UsageError(ConfigurationError):
-    """Raised by `validate_args` (or argparse) for a problem the user can fix by re-running
-    with other arguments."""
 
 
 @dataclass
@@ -135,15 +130,21 @@ class BaseBatchRunner:
             print(f"error: {exc}", file=sys.stderr)
             print(f"run 'python -m scripts.batch.{self.name} --help' for usage", file=sys.stderr)
             return ExitCode.USAGE
-        setup_logging(args.log_level, getattr(args, "log_file", None))
+        try:
+            setup_logging(args.log_level, getattr(args, "log_file", None))
+        except ConfigurationError as exc:  # an unwritable --log-file; stderr logging is set up
+            self.log.error("%s", exc)
+            return ExitCode.USAGE
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         outcome = BatchOutcome()
         try:
             self.validate_args(args)
             if getattr(args, "dry_run", False):
+                # a dry run predicts the real run, exit code included: its outcome counts what
+                # would be done and what would fail
                 outcome = self.dry_run(args) or BatchOutcome()
                 self._summary(outcome, started, dry_run=True)
-                return ExitCode.SUCCESS
+                return outcome.exit_code()
             outcome = self.run_batch(args)
         except (ConfigurationError, LockedError) as exc:
             self.log.error("%s", exc)
@@ -174,18 +175,20 @@ class BaseBatchRunner:
         handled = outcome.done + outcome.failed
         rate = handled / elapsed if elapsed > 0 else 0.0
         prefix = "dry run: " if dry_run else ""
-        # the summary is shown even when --log-level hides INFO: it is the run's result
-        level = max(logging.INFO, logging.getLogger().getEffectiveLevel())
-        self.log.log(
-            level,
+        # the summary is the run's result: shown even when --log-level hides INFO, yet logged
+        # as INFO (an ERROR line would trip log alerts on a good run). The record is built at
+        # INFO and handed to the handlers directly, past the level check; `setup_logging`
+        # gives handlers no level of their own, so they all write it.
+        record = self.log.makeRecord(
+            self.log.name,
+            logging.INFO,
+            __file__,
+            0,
             "%ssummary: done=%d skipped=%d failed=%d elapsed=%.1fs rate=%.2f items/s",
-            prefix,
-            outcome.done,
-            outcome.skipped,
-            outcome.failed,
-            elapsed,
-            rate,
+            (prefix, outcome.done, outcome.skipped, outcome.failed, elapsed, rate),
+            None,
         )
+        self.log.handle(record)
 
     @classmethod
     def main(cls) -> None:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from scripts.batch.base import BaseBatchRunner, BatchOutcome, UsageError
-from scripts.batch.common import add_common_args, apply_framework_overrides
+from scripts.batch.common import OutputPath, add_common_args, apply_framework_overrides, check_output_paths
 
 EPILOG = """\
 folders: each subfolder of --folders is one employee; a name like EMP014_Asha_oct_acme gives
@@ -81,20 +81,25 @@ class ExpenseBillsJob(BaseBatchRunner):
             from framework.config import get_settings
 
             args.output = get_settings().output_dir / "results.json"
-        if args.output.exists() and args.output.is_dir():
-            raise UsageError(f"-o/--output must be a file, {args.output} is a folder")
+        # last, so a bad input flag creates no output folder (policy_extract.json and the
+        # cache go next to -o, so its folder is checked too)
+        check_output_paths(
+            [OutputPath("-o/--output", args.output), OutputPath("--csv", args.csv)], dry_run=args.dry_run
+        )
 
     def dry_run(self, args: argparse.Namespace) -> BatchOutcome:
-        from clients.batch.dry_run import describe
+        from clients.batch.dry_run import plan_run
         from clients.batch.runner import own_paths
 
         own_files, own_dirs = own_paths(self._config(args))
-        lines, bills = describe(folders=args.folders, zip_path=args.zip, own_files=own_files, own_dirs=own_dirs)
+        # raises, as the real run does, when there is no bill at all (exit 1)
+        plan = plan_run(folders=args.folders, zip_path=args.zip, own_files=own_files, own_dirs=own_dirs)
         print(f"policy: {args.policy}" + (f" (+ rules {args.policy_rules})" if args.policy_rules else ""))
-        for line in lines:
+        for line in plan.lines:
             print(line)
         print(f"would write: {args.output}, {args.output.parent / 'policy_extract.json'}" + (f", {args.csv}" if args.csv else ""))
-        return BatchOutcome(details={"bills": bills})
+        # counted as the real run counts: bills are done, refused archive entries failed
+        return BatchOutcome(done=plan.bills, failed=plan.refused, details={"bills": plan.bills})
 
     @staticmethod
     def _config(args: argparse.Namespace):
@@ -104,7 +109,7 @@ class ExpenseBillsJob(BaseBatchRunner):
             policy=args.policy, output=args.output, folders=args.folders, zip=args.zip,
             policy_rules=args.policy_rules, client_addresses=args.client_addresses, csv=args.csv,
             workers=args.workers, currency=args.currency, date_order=args.date_order, force=args.force,
-            retries=args.retries,
+            retries=args.retries, log_file=args.log_file,
         )
 
     def run_batch(self, args: argparse.Namespace) -> BatchOutcome:

@@ -7,10 +7,24 @@ from pathlib import Path
 
 from framework.config import get_settings
 from framework.rag.chunking import ChunkingConfig
-from framework.rag.ingest import DEFAULT_EXTENSIONS, IngestOptions, IngestReport, RagIngest, normalize_extensions
+from framework.rag.ingest import (
+    DEFAULT_EXTENSIONS,
+    SUPPORTED_EXTENSIONS,
+    IngestOptions,
+    IngestReport,
+    RagIngest,
+    normalize_extensions,
+)
 from framework.rag.vector_store import validate_collection_name
 from scripts.batch.base import BaseBatchRunner, BatchOutcome, UsageError
-from scripts.batch.common import add_common_args, apply_framework_overrides, non_negative_int, positive_int
+from scripts.batch.common import (
+    OutputPath,
+    add_common_args,
+    apply_framework_overrides,
+    check_output_paths,
+    non_negative_int,
+    positive_int,
+)
 
 EPILOG = """\
 examples:
@@ -19,9 +33,19 @@ examples:
   python -m scripts.batch.batch_rag_ingest --input ./docs --cleanup full --dry-run
 
 re-runs: files whose size and modification time are unchanged are skipped unread; a changed
-file's new chunks replace its old ones. --cleanup none keeps old chunks of changed files;
-incremental (default) removes them; full also removes files no longer under --input (a renamed
-file is a new file: its old name is removed only with full).
+file's new chunks replace its old ones. Changing --chunk-size, --chunk-overlap or --chunk-unit
+(or RAG_CHUNK_*) re-chunks and re-embeds every file on the next run. --cleanup none keeps old
+chunks of changed files; incremental (default) removes them, including those an earlier
+--cleanup none run kept; full also removes files no longer under --input (a renamed file is
+a new file: its old name is removed only with full). --cleanup full refuses (exit 1) an input
+that yields no file at all while the store holds some (an unmounted or emptied folder).
+
+one store, one folder: files are keyed by their path inside --input, so a store records the
+folder it was built from, and a run with another --input is refused (exit 1) before any work.
+Use another --collection or --persist-dir for another folder, or --input-moved when the
+documents folder was moved or renamed. A file symlink is followed only to a file inside
+--input; others (and dangling links) are reported as not indexed. Folder links are never
+followed. With --manifest, a listed path is skipped only while the store still holds it.
 
 embedder: EMBEDDING_PROVIDER=offline (default, nothing downloaded) | openai (EMBEDDING_MODEL,
 EMBEDDING_BASE_URL or LLM_BASE_URL, OPENAI_API_KEY; --retries applies to its requests) |
@@ -29,9 +53,10 @@ sentence-transformers (EMBEDDING_MODEL = a local model folder). The embedder tha
 collection is recorded in it; another one is refused. CHROMA_HOST=... uses a Chroma server;
 the BM25 index and the records stay under --persist-dir ({persist-dir}/rag_index/).
 
-exit codes: 0 all indexed or skipped; 1 usage or configuration error (bad flags, invalid
-collection name, embedder differs from the one that built the collection, store locked by
-another run); 2 some files not indexed (each listed with its reason); 3 nothing could be
+exit codes: 0 all indexed or skipped; 1 usage or configuration error (bad flags, unsupported
+--extensions, invalid collection name, embedder or input folder differs from the one that
+built the collection, --cleanup full on an input with no files, store locked by another
+run); 2 some files not indexed (each listed with its reason); 3 nothing could be
 indexed, or the run stopped before indexing anything; 130 interrupted.
 """
 
@@ -48,13 +73,15 @@ class BatchRagIngest(BaseBatchRunner):
         group.add_argument("--collection", help="collection name (default: CHROMA_COLLECTION, 'documents')")
         group.add_argument(
             "--manifest", type=Path,
-            help="JSONL file: one {\"path\": ...} line appended per indexed file; paths listed in it are skipped, "
-            "even if changed (without it, the index records detect changes)",
+            help="JSONL file: one {\"path\": ...} line (absolute path) appended per indexed file; paths listed in "
+            "it are skipped, even if changed, while the store still holds them (without it, the index records "
+            "detect changes)",
         )
         group.add_argument(
             "--extensions",
             help=f"comma-separated extensions to index (default: {','.join(DEFAULT_EXTENSIONS)}; "
-            "images such as .png,.jpg are OCR'd when listed)",
+            "images such as .png,.jpg are OCR'd when listed; supported: "
+            f"{','.join(sorted(SUPPORTED_EXTENSIONS))})",
         )
         group.add_argument("--chunk-size", type=positive_int, help="chunk size (default: RAG_CHUNK_SIZE, 1000)")
         group.add_argument("--chunk-overlap", type=non_negative_int, help="overlap between chunks (default: RAG_CHUNK_OVERLAP, 100)")
@@ -65,12 +92,19 @@ class BatchRagIngest(BaseBatchRunner):
             "full (also files no longer under --input)",
         )
         group.add_argument("--no-ocr", action="store_true", help="do not OCR scanned pages and images (reported as needs_ocr)")
+        group.add_argument(
+            "--input-moved", action="store_true",
+            help="the documents folder was moved or renamed: record --input as the store's folder (a store "
+            "built from another folder is refused otherwise)",
+        )
 
     def validate_args(self, args: argparse.Namespace) -> None:
         if not args.input.exists():
             raise UsageError(f"input folder not found: {args.input}")
         if not args.input.is_dir():
             raise UsageError(f"--input must be a folder: {args.input}")
+        # an extension no reader handles is refused now, not once per file at run time
+        extensions = normalize_extensions(args.extensions)
         apply_framework_overrides(
             env_overrides={
                 "CHROMA_PERSIST_DIR": args.persist_dir,
@@ -83,21 +117,32 @@ class BatchRagIngest(BaseBatchRunner):
         )
         settings = get_settings()
         validate_collection_name(settings.chroma_collection)
+        persist_dir = Path(settings.chroma_persist_dir)
+        # the store (also holding the BM25 index with a Chroma server) and the manifest are
+        # written: refuse an unwritable one now, before a file is read
+        store_flag = "--persist-dir" if args.persist_dir is not None else "--persist-dir (CHROMA_PERSIST_DIR)"
+        check_output_paths(
+            [OutputPath(store_flag, persist_dir, folder=True), OutputPath("--manifest", args.manifest)],
+            dry_run=args.dry_run,
+        )
         args.options = IngestOptions(
             input_dir=args.input,
-            persist_dir=Path(settings.chroma_persist_dir),
+            persist_dir=persist_dir,
             collection=settings.chroma_collection,
-            extensions=normalize_extensions(args.extensions),
+            extensions=extensions,
             chunking=ChunkingConfig.from_settings(settings),
             cleanup=args.cleanup,
             workers=args.workers,
             manifest=args.manifest,
             ocr_enabled=not args.no_ocr,
+            exclude=(args.log_file,) if args.log_file is not None else (),
+            input_moved=args.input_moved,
         )
 
     def dry_run(self, args: argparse.Namespace) -> BatchOutcome:
         report = RagIngest(args.options, get_settings()).plan()
-        return BatchOutcome(done=report.done, skipped=report.skipped, details={"deleted": len(report.deleted)})
+        return BatchOutcome(done=report.done, skipped=report.skipped, failed=len(report.failed),
+                            details={"deleted": len(report.deleted)})
 
     def run_batch(self, args: argparse.Namespace) -> BatchOutcome:
         report = RagIngest(args.options, get_settings()).run()
@@ -117,8 +162,10 @@ class BatchRagIngest(BaseBatchRunner):
             report.chunks_deleted + report.orphans_removed,
         )
         if report.failed:
-            lines = "".join(f"\n  {f.source}: {f.reason()}" for f in sorted(report.failed, key=lambda f: f.source))
-            self.log.warning("%d file(s) not indexed:%s", len(report.failed), lines)
+            # one log line per file, so each keeps the timestamp | level | logger prefix
+            self.log.warning("%d file(s) not indexed:", len(report.failed))
+            for failure in sorted(report.failed, key=lambda f: f.source):
+                self.log.warning("  %s: %s", failure.source, failure.reason())
 
 
 def main() -> None:

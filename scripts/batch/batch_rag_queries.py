@@ -10,11 +10,10 @@ import argparse
 from pathlib import Path
 
 from framework.config import get_settings
-from framework.errors import ConfigurationError
-from framework.rag.query_batch import MAX_QUERY_CHARS, QueryOptions, dry_run_report, run_query_batch
+from framework.rag.query_batch import MAX_QUERY_CHARS, QueryOptions, check_store, dry_run_report, run_query_batch
 
-from scripts.batch.base import BaseBatchRunner, BatchOutcome, ExitCode, LockedError, RunLock, UsageError
-from scripts.batch.common import add_common_args, apply_framework_overrides, positive_int
+from scripts.batch.base import BaseBatchRunner, BatchOutcome, ExitCode, RunLock, UsageError
+from scripts.batch.common import add_common_args, apply_framework_overrides, check_output_path, positive_int
 
 EPILOG = f"""\
 examples:
@@ -32,10 +31,18 @@ output (appended, one line per answer): {{"id","query","answer","sources","model
   skips answered ids and retries ids that only have errors; the last row of an id wins.
 answers: offline (the default) quotes the most relevant retrieved sentences with [n]
   citations; with an LLM (--model, LLM_PROVIDER=openai, LLM_BASE_URL, OPENAI_API_KEY) the
-  model answers from the retrieved chunks only, citing them.
+  model answers from the retrieved chunks only, citing them. "model" says what answered:
+  the LLM's model, "offline-extractive", or "none" (nothing retrieved, no model asked).
+retries: --retries N bounds every retry of a question, whatever the error (429 rate limit,
+  5xx, timeout, connection error): at most N+1 attempts, then an error row that the next
+  run asks again. A 429 also pauses the whole pool for its Retry-After.
+store checks, before any question (dry run too): the store must exist and hold chunks, no
+  ingest may be writing it, and for dense/hybrid the configured embedder (EMBEDDING_PROVIDER,
+  EMBEDDING_MODEL) must be the one that built it; bm25 uses no embedder.
 exit codes: 0 all answered, 1 usage error, output locked, or a store that an ingest is
-  writing or that is empty, 2 some failed, 3 nothing answered now or before (or the run
-  crashed; an exhausted quota stops the run), 130 interrupted.
+  writing, that is empty or missing, or that another embedder built, 2 some failed, 3 nothing
+  answered now or before (or the run crashed; an exhausted quota stops the run), 130
+  interrupted.
 """
 
 
@@ -80,7 +87,10 @@ class BatchRagQueries(BaseBatchRunner):
         job.add_argument("--top-k", type=positive_int, default=5, help="chunks retrieved per question (default 5)")
         job.add_argument("--persist-dir", type=Path, help="vector store folder (default CHROMA_PERSIST_DIR)")
         job.add_argument("--collection", help="collection name (default CHROMA_COLLECTION)")
-        job.add_argument("--retriever", choices=("bm25", "dense", "hybrid"), help="default RAG_RETRIEVER")
+        job.add_argument(
+            "--retriever", choices=("bm25", "dense", "hybrid"),
+            help="bm25 (keywords, no embedder), dense (embeddings) or hybrid (both, fused); default RAG_RETRIEVER (bm25 unless set)",
+        )
         job.add_argument("--concurrency", type=positive_int, default=4, help="questions in flight (default 4)")
         job.add_argument("--rpm", type=positive_float, help="client-side budget of LLM requests per minute")
         job.add_argument("--timeout", type=positive_float, help="seconds before an LLM request is abandoned (default LLM_TIMEOUT_S)")
@@ -88,10 +98,9 @@ class BatchRagQueries(BaseBatchRunner):
     def validate_args(self, args: argparse.Namespace) -> None:
         if not args.input.is_file():
             raise UsageError(f"--input {args.input} is not a file")
-        if args.output.is_dir():
-            raise UsageError(f"--output {args.output} is a folder; give a file name")
         if args.output.resolve() == args.input.resolve():
             raise UsageError("--output must not be the input file")
+        check_output_path(args.output, "-o/--output", dry_run=args.dry_run)
         apply_framework_overrides(
             args.model,
             {
@@ -103,8 +112,16 @@ class BatchRagQueries(BaseBatchRunner):
         )
 
     def dry_run(self, args: argparse.Namespace) -> BatchOutcome:
+        from framework.rag import get_rag
+
+        # the real run's store checks, touching nothing: a dry run must not pass a store the
+        # run would refuse
+        with get_rag(get_settings(), persist_dir=args.persist_dir, collection=args.collection) as rag:
+            check_store(rag, args.retriever, dry_run=True)
         plan = dry_run_report(args.input, args.output, logger=self.log)
-        return _QueryOutcome(done=0, skipped=len(plan.skipped), failed=len(plan.problems))
+        # counted as the run would count: the questions it would ask are done (unless the
+        # API fails them), the invalid lines failed
+        return _QueryOutcome(done=len(plan.todo), skipped=len(plan.skipped), failed=len(plan.problems))
 
     def run_batch(self, args: argparse.Namespace) -> BatchOutcome:
         from framework.llm import get_llm
@@ -117,7 +134,7 @@ class BatchRagQueries(BaseBatchRunner):
         )
         with RunLock(args.output):
             rag = get_rag(settings, persist_dir=args.persist_dir, collection=args.collection)
-            self._check_store(rag)
+            check_store(rag, args.retriever)  # before any question: exit 1, nothing written
             # the job retries itself, pacing the whole pool; the client must not retry too
             llm = get_llm(settings.model_copy(update={"llm_max_retries": 0}))
             answerer = get_answerer(settings, llm=llm)
@@ -135,26 +152,6 @@ class BatchRagQueries(BaseBatchRunner):
             stopped_reason=stopped,
             details={"duplicates": report.duplicates, "rate_limited": report.rate_limited},
         )
-
-    def _check_store(self, rag) -> None:
-        """Refuse to answer from a store that an ingest is writing right now, or that holds no
-        chunks: either way every answer would be "nothing found", saved as done for good."""
-        persist_dir = Path(rag.persist_dir)
-        if persist_dir.is_dir():
-            # the ingest's store lock, taken and released at once: held only to look
-            probe = RunLock(persist_dir, timeout=0)
-            try:
-                probe.acquire()
-            except LockedError:
-                raise LockedError(
-                    f"the RAG store at {persist_dir} is being written by another run ({probe.holder()}); "
-                    "wait for the ingest to finish, then ask again"
-                ) from None
-            probe.release()
-        if rag.count() == 0:
-            raise ConfigurationError(
-                f"the store {persist_dir} (collection {rag.collection!r}) is empty; run batch_rag_ingest first"
-            )
 
 
 if __name__ == "__main__":

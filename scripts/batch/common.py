@@ -7,13 +7,22 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from framework.config import get_settings
+from framework.errors import ConfigurationError
 
 LOG_FORMAT = "%(asctime)s | %(levelname)s | %(name)s | %(message)s"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class UsageError(ConfigurationError):
+    """Raised by `validate_args` (or argparse) for a problem the user can fix by re-running
+    with other arguments. (Defined here so the shared checks below can raise it; jobs import
+    it from `scripts.batch.base`.)"""
 
 
 def positive_int(text: str) -> int:
@@ -97,6 +106,107 @@ def apply_framework_overrides(model: str | None = None, env_overrides: Mapping[s
     get_settings.cache_clear()
 
 
+@dataclass(frozen=True)
+class OutputPath:
+    """An output of the job, named by its flag: a file it writes or, with `folder`, a folder
+    it writes into. A `path` of None (a flag not given) is not checked."""
+
+    flag: str
+    path: Path | str | None
+    folder: bool = False
+
+
+def check_output_paths(outputs: Iterable[OutputPath], *, dry_run: bool = False) -> None:
+    """Refuse, before any work, an output the run could not write: raise `UsageError` with one
+    line naming the flag, the path and the reason.
+
+    A file path must not be a folder, a folder path must not be a file, and every existing
+    ancestor must be a folder. Outside a dry run the check really tries, because `os.access`
+    answers yes to root even on /sys, /proc or a read-only mount: it creates the missing
+    folders (the run needs them anyway), creates and deletes a probe file in the folder, and
+    opens an existing file for appending without writing to it. When one output fails, the
+    folders created for the others are removed again, so a refused run leaves nothing behind.
+
+    A dry run writes nothing, so it checks only permissions (`os.access`) and read-only
+    mounts: weaker, as a real run may still refuse a path that a dry run passed."""
+    created: list[Path] = []
+    try:
+        for output in outputs:
+            if output.path is not None:
+                _check_output(output, dry_run, created)
+    except UsageError:
+        for folder in reversed(created):  # deepest first; rmdir removes only empty folders
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
+
+
+def check_output_path(path: Path | str, flag: str, *, folder: bool = False, dry_run: bool = False) -> None:
+    """`check_output_paths` for one output."""
+    check_output_paths([OutputPath(flag, path, folder)], dry_run=dry_run)
+
+
+def _check_output(output: OutputPath, dry_run: bool, created: list[Path]) -> None:
+    path = Path(output.path)
+
+    def fail(reason: str) -> None:
+        raise UsageError(f"{output.flag}: cannot write {path}: {reason}")
+
+    # os.path's checks say False where pathlib's raise (say, a folder we may not enter): the
+    # attempt below then names the real reason
+    if output.folder:
+        if os.path.exists(path) and not os.path.isdir(path):
+            fail("it is a file, not a folder")
+        target_dir = path
+    else:
+        if os.path.isdir(path):
+            fail("it is a folder; give a file name")
+        target_dir = path.parent
+    missing: list[Path] = []
+    existing = target_dir.absolute()
+    while not os.path.exists(existing) and existing != existing.parent:
+        missing.append(existing)
+        existing = existing.parent
+    if not os.path.isdir(existing):
+        fail(f"{existing} is a file, not a folder")
+
+    if dry_run:
+        if not os.access(existing, os.W_OK | os.X_OK):
+            fail(f"the folder {existing} is not writable")
+        try:
+            read_only = bool(os.statvfs(existing).f_flag & getattr(os, "ST_RDONLY", 0))
+        except (OSError, AttributeError):
+            read_only = False
+        if read_only:
+            fail(f"{existing} is on a read-only file system")
+        if not output.folder and os.path.isfile(path) and not os.access(path, os.W_OK):
+            fail("the file is not writable")
+        return
+
+    for folder in reversed(missing):  # shallowest first
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by someone else: not ours to remove
+        except OSError as exc:
+            fail(f"cannot create the folder {folder}: {exc.strerror or exc}")
+        created.append(folder)
+    try:
+        fd, probe = tempfile.mkstemp(dir=target_dir, prefix=".write-check-", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        fail(f"cannot create files in {target_dir}: {exc.strerror or exc}")
+    if not output.folder and os.path.isfile(path):
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as exc:
+            fail(f"the file cannot be opened for writing: {exc.strerror or exc}")
+
+
 class _RedactSecrets(logging.Filter):
     """Keep API keys out of every log line, including messages of third-party errors."""
 
@@ -127,23 +237,33 @@ class _TqdmAwareHandler(logging.StreamHandler):
 
 
 def setup_logging(level: str = "INFO", log_file: Path | str | None = None) -> None:
-    """`timestamp | level | logger_name | message` on stderr, and in `log_file` when given."""
+    """`timestamp | level | logger_name | message` on stderr, and in `log_file` when given.
+
+    Handlers carry no level of their own: the root logger's level filters. A log file that
+    cannot be written raises `UsageError` (one line naming --log-file) once the stderr handler
+    is in place, so the caller can log it there and exit 1."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
     formatter = logging.Formatter(LOG_FORMAT)
     redact = _RedactSecrets()
-    stream = _TqdmAwareHandler(sys.stderr) if sys.stderr.isatty() else logging.StreamHandler(sys.stderr)
-    handlers: list[logging.Handler] = [stream]
-    if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
-    for handler in handlers:
+
+    def install(handler: logging.Handler) -> None:
         handler.setFormatter(formatter)
         handler.addFilter(redact)
         root.addHandler(handler)
+
+    install(_TqdmAwareHandler(sys.stderr) if sys.stderr.isatty() else logging.StreamHandler(sys.stderr))
     root.setLevel(level.upper())
     # chatty libraries stay at WARNING unless we debug
     for noisy in ("httpx", "httpcore", "chromadb", "urllib3", "onnxruntime", "RapidOCR", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
+    if log_file:
+        # the log file is written even by a dry run, so the check may really try
+        check_output_path(log_file, "--log-file")
+        try:
+            file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--log-file: cannot write {log_file}: {exc.strerror or exc}") from None
+        install(file_handler)

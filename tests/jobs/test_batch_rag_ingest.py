@@ -179,11 +179,16 @@ def test_manifest_lines_and_skips(tmp_path, docs):
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert sorted(Path(r["path"]).name for r in rows) == ["cabs.txt", "hotels.md", "meals.txt"]
     assert all(r["chunks"] == 1 and len(r["sha256"]) == 64 for r in rows)
-    # paths in the manifest are skipped even when the store no longer knows them
+    # paths in the manifest are skipped while the store holds them, even when changed
+    (docs / "meals.txt").write_text("Meals: changed, but listed in the manifest.\n")
+    assert ingest(tmp_path, "--manifest", manifest) == 0
+    assert "1200 INR" in stored_text(tmp_path / "db", "meals.txt")
+    assert len(manifest.read_text().splitlines()) == 3
+    # ... but not once the store no longer knows them: indexed again, with a new row each
     shutil.rmtree(tmp_path / "db")
     assert ingest(tmp_path, "--manifest", manifest) == 0
-    assert not (tmp_path / "db" / "rag_index" / "documents.sqlite3").exists() or not store_state(tmp_path / "db").sources
-    assert len(manifest.read_text().splitlines()) == 3
+    assert set(store_state(tmp_path / "db").sources) == {"hotels.md", "meals.txt", "policies/cabs.txt"}
+    assert len(manifest.read_text().splitlines()) == 6
 
 
 def test_c11_boilerplate_copies_and_a_doc_bigger_than_one_batch(tmp_path, monkeypatch):

@@ -88,7 +88,7 @@ def test_c14_bom_crlf_input_gives_four_clean_answers(store, tmp_path):
     rows = sorted(rows_of(out), key=lambda row: row["id"])  # written as they complete
     assert [row["id"] for row in rows] == ["q1", "q2", "q3", "q4"]
     assert rows[0]["answer"] == "Hotel stays are reimbursed up to INR 5,000 per night. [1]"
-    assert rows[0]["sources"][0]["source"] == "policy.md" and rows[0]["model"] == "extractive"
+    assert rows[0]["sources"][0]["source"] == "policy.md" and rows[0]["model"] == "offline-extractive"
     assert rows[3]["answer"].startswith("Taxi fares are reimbursed at actuals. [1]")
     assert "summary: done=4 skipped=0 failed=0" in result.stderr
 
@@ -138,10 +138,23 @@ def test_dry_run_reports_and_writes_nothing(store, tmp_path):
         fh.write('{"id": "q001", "query": "again"}\n{"id": "new", "query": "hotel?"}\nnot json\n')
     before = sorted(tmp_path.iterdir())
     result = run_cli(store, questions, out, "--dry-run")
-    assert result.returncode == 0, result.stderr
+    # the malformed line fails the real run partially: the dry run predicts its exit code
+    assert result.returncode == 2, result.stderr
     assert "dry run: 1 new, 0 to retry (only errors so far), 5 done, 1 duplicated, 1 malformed or invalid" in result.stderr
+    assert "dry run: summary: done=1 skipped=5 failed=1" in result.stderr
     assert sorted(tmp_path.iterdir()) == before
     assert len(rows_of(out)) == 5
+    assert run_cli(store, questions, out).returncode == 2
+
+
+def test_dry_run_of_good_input_exits_0(store, tmp_path):
+    out = tmp_path / "answers.jsonl"
+    questions = write_questions(tmp_path / "q.jsonl", 3)
+    result = run_cli(store, questions, out, "--dry-run", "--log-level", "ERROR")
+    assert result.returncode == 0, result.stderr
+    assert not out.exists()
+    [summary] = [line for line in result.stderr.splitlines() if "summary:" in line]
+    assert " | INFO | " in summary and "dry run: summary: done=3 skipped=0 failed=0" in summary
 
 
 def test_a_second_concurrent_run_is_refused(store, tmp_path):

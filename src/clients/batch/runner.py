@@ -36,6 +36,7 @@ from clients.batch.archive import ArchiveLimits, extract_archive
 from clients.batch.bill_reader import BillTask, ReaderOptions
 from clients.batch.cache import BillCache
 from clients.batch.categories import canonical_category
+from clients.batch.dry_run import no_bills_error
 from clients.batch.duplicates import DuplicateCandidate, find_duplicates
 from clients.batch.engine import EngineInput, decide_batch
 from clients.batch.folders import EmployeeFolder, discover_employee_folders, infer_claim_year, without_files
@@ -85,6 +86,7 @@ class ExpenseJobConfig:
     date_order: str = "DMY"
     force: bool = False
     retries: int = 3
+    log_file: Path | None = None  # the job's --log-file: never a bill, even inside the bills folder
     settings: Settings | None = None
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
@@ -142,10 +144,13 @@ def _make_llm(settings: Settings) -> Any:
 def own_paths(config: ExpenseJobConfig) -> tuple[list[Path], list[Path]]:
     """The job's own files and folders, which are never bills even when kept inside the bills
     folder: its inputs (policy, --policy-rules, --client-addresses), its outputs (results.json
-    and its lock, policy_extract.json, the CSV) and, for a folder source, the .cache/ folder (an
-    extracted ZIP lives under .cache/ itself)."""
+    and its lock, policy_extract.json, the CSV, the --log-file) and, for a folder source, the
+    .cache/ folder (an extracted ZIP lives under .cache/ itself)."""
     output = Path(config.output).resolve()
-    files = [p for p in (config.policy, config.policy_rules, config.client_addresses, config.csv) if p is not None]
+    files = [
+        p for p in (config.policy, config.policy_rules, config.client_addresses, config.csv, config.log_file)
+        if p is not None
+    ]
     files += [output, output.parent / POLICY_EXTRACT_NAME, output.with_name(output.name + ".lock"),
               output.with_name(output.name + ".lock.holder")]
     dirs = [output.parent / CACHE_DIR_NAME] if config.zip is None else []
@@ -161,6 +166,25 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with RunLock(output):
+        # the bills first: a source with no bill (or a file that is not a ZIP) is a usage error,
+        # found before any output is written (only the lock file exists by then)
+        issues: list[RunIssue] = []
+        source: dict[str, Any]
+        client_addresses = load_client_addresses(config.client_addresses) if config.client_addresses else None
+        known_clients = list(client_addresses) if client_addresses else []
+        if config.zip is not None:
+            extraction = extract_archive(Path(config.zip), cache_root / "archives", config.archive_limits)
+            issues.extend(extraction.issues)
+            folders = discover_employee_folders(extraction.root, known_clients, root_name=extraction.root_name)
+            source = {"type": "zip", "path": str(config.zip), "sha256": extraction.sha256, "reused_extraction": extraction.reused}
+        else:
+            folders = discover_employee_folders(Path(config.folders), known_clients)
+            source = {"type": "folders", "path": str(config.folders)}
+        own_files, own_dirs = own_paths(config)
+        folders = without_files(folders, own_files, own_dirs)
+        if not folders and not issues:
+            raise no_bills_error(config.zip or config.folders)
+
         llm = _make_llm(settings)
         policy = load_policy(
             Path(config.policy), settings, rules_path=config.policy_rules, cache_dir=cache_root / "policy", llm=llm,
@@ -177,24 +201,6 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
             len(policy.rules.categories), ", ".join(c.id for c in policy.rules.categories) or "none",
             policy.rules.currency, policy.rules.parser,
         )
-
-        issues: list[RunIssue] = []
-        source: dict[str, Any]
-        client_addresses = load_client_addresses(config.client_addresses) if config.client_addresses else None
-        known_clients = list(client_addresses) if client_addresses else []
-        if config.zip is not None:
-            extraction = extract_archive(Path(config.zip), cache_root / "archives", config.archive_limits)
-            issues.extend(extraction.issues)
-            folders = discover_employee_folders(extraction.root, known_clients, root_name=extraction.root_name)
-            source = {"type": "zip", "path": str(config.zip), "sha256": extraction.sha256, "reused_extraction": extraction.reused}
-        else:
-            folders = discover_employee_folders(Path(config.folders), known_clients)
-            source = {"type": "folders", "path": str(config.folders)}
-        own_files, own_dirs = own_paths(config)
-        folders = without_files(folders, own_files, own_dirs)
-        if not folders and not issues:
-            where = config.zip or config.folders
-            raise ConfigurationError(f"no bill files found in {where} (expected one subfolder per employee)")
 
         options = ReaderOptions(
             settings=settings,

@@ -8,6 +8,11 @@ Two answerers behind one call, `await answerer.answer(query, chunks)`:
 - `LLMAnswerer`: a grounded prompt over the numbered chunks; the model must cite them and
   must say so when they do not contain the answer.
 Citations `[n]` refer to the n-th retrieved chunk, i.e. the n-th entry of a row's sources.
+
+Each answer says what produced it: `model` is the LLM's model name when the LLM wrote it,
+`"offline-extractive"` for the extractive answerer, and `"none"` for the canned "nothing
+found" answer given without asking anyone (no chunk retrieved); `usage` is the LLM's token
+usage, and None when no LLM was called.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from framework.config import Settings, get_settings
 from framework.llm import LLM, get_llm
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
     from framework.rag import RetrievedChunk
 
 NOTHING_FOUND = "No relevant information was found in the indexed documents for this question."
+#: The `model` of an answer no model produced (NOTHING_FOUND without an LLM call).
+NO_MODEL = "none"
 
 # a word: a run of characters that are neither space nor punctuation, so Devanagari vowel
 # signs (which Python's \w does not cover) stay inside their word
@@ -42,7 +49,7 @@ _STOPWORDS = frozenset(
 class Answer(BaseModel):
     text: str
     model: str
-    usage: dict[str, int] = Field(default_factory=dict)
+    usage: dict[str, int] | None = None  # None: no LLM was called
 
 
 class Answerer(Protocol):
@@ -96,7 +103,7 @@ def split_sentences(text: str) -> list[str]:
 class ExtractiveAnswerer:
     """Quotes the most relevant sentences of the retrieved chunks, with citations."""
 
-    model = "extractive"
+    model = "offline-extractive"
     uses_network = False
 
     def __init__(self, max_sentences: int = 3, max_chars: int = 800, min_relative_score: float = 0.35) -> None:
@@ -109,11 +116,17 @@ class ExtractiveAnswerer:
 
     def answer_text(self, query: str, chunks: Sequence["RetrievedChunk"]) -> str:
         wanted = set(terms(query))
-        candidates = [
-            (rank, position, sentence, set(terms(sentence)))
-            for rank, chunk in enumerate(chunks)
-            for position, sentence in enumerate(split_sentences(chunk.text))
-        ]
+        candidates = []
+        seen: set[str] = set()
+        for rank, chunk in enumerate(chunks):
+            for position, sentence in enumerate(split_sentences(chunk.text)):
+                # the same sentence in two chunks (a document stored twice, an overlap) is
+                # quoted once, with the citation of the first chunk that holds it
+                key = " ".join(sentence.split()).casefold()
+                if key in seen:
+                    continue
+                seen.add(key)
+                candidates.append((rank, position, sentence, set(terms(sentence))))
         if not wanted or not candidates:
             return NOTHING_FOUND
         # idf over the candidate sentences: a word every passage repeats says little
@@ -178,8 +191,9 @@ class LLMAnswerer:
 
     async def answer(self, query: str, chunks: Sequence["RetrievedChunk"]) -> Answer:
         if not chunks:
-            # nothing to ground an answer in: asking the model would only invite a guess
-            return Answer(text=NOTHING_FOUND, model=self.model)
+            # nothing to ground an answer in: asking the model would only invite a guess, so
+            # the model is not asked, and the row must not claim it answered
+            return Answer(text=NOTHING_FOUND, model=NO_MODEL)
         messages = grounded_messages(query, chunks, self.max_chunk_chars, self.max_context_chars)
         reply = await self.llm.acomplete(messages, max_tokens=self.max_tokens)
         return Answer(text=reply.text.strip(), model=reply.model, usage=reply.usage)

@@ -1,13 +1,28 @@
 """The ingest job: folder -> chunks -> both indexes, incrementally and crash-safely.
 
 Steps, as a stream (memory does not grow with the corpus):
-  walk     files under --input, sorted, filtered by extension (hidden files and the store skipped)
-  diff     against the index records: same size, mtime and chunking -> skipped unread
+  walk     files under --input, sorted, filtered by extension (hidden files and the store skipped);
+           a file symlink is followed only when its target is a file inside --input: one
+           pointing outside, or nowhere (dangling), is reported as not indexed. Folder
+           symlinks are never followed (a warning names each)
+  diff     against the index records: same size, mtime and chunking -> skipped unread.
+           Changing the chunk settings (--chunk-size, --chunk-overlap, --chunk-unit) changes
+           the chunking signature recorded per file, so the next run re-chunks and re-embeds
+           every file (their old chunks are removed, unless --cleanup none)
   extract  changed files in a process pool (DocumentProcessor), hashed from the same bytes:
            a file whose bytes did not change is only re-stat'ed, never re-indexed
   chunk    in the same worker, so only chunks travel back to the coordinator
   write    groups of files: embed in batches, upsert, then commit records (see writer.py)
-  cleanup  full: sources recorded but no longer under --input are deleted
+  cleanup  incremental (default): a rewritten file's old chunks go, and so do the old chunks
+           that earlier --cleanup none runs kept (remembered in the records); full: also the
+           sources recorded but no longer under --input; none: old chunks stay
+
+One store, one folder: files are keyed by their path inside --input, so the store records
+the (resolved) input folder on its first run and refuses another one before any work
+(another folder's same-named files would overwrite its documents) unless --input-moved says
+the folder was moved or renamed; a store with no recorded folder, or no files, adopts the
+current one. --cleanup full refuses an input that yields no file at all while the store
+holds some: an unmounted or emptied folder must not empty the store.
 
 Per-file problems (unreadable, empty, encrypted, no text) are outcomes, not exceptions: the
 run goes on and reports each with its reason. Only the coordinator writes.
@@ -15,12 +30,13 @@ run goes on and reports each with its reason. Only the coordinator writes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -42,7 +58,10 @@ from .writer import CleanupMode, FileUpdate, IndexWriter
 log = logging.getLogger("scripts.batch.batch_rag_ingest")
 
 DEFAULT_EXTENSIONS = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+# What DocumentProcessor reads (framework.documents.SUPPORTED_EXTENSIONS; a test keeps the two
+# equal), spelled out here so that checking --extensions does not import the document stack.
+SUPPORTED_EXTENSIONS = frozenset((*DEFAULT_EXTENSIONS, ".markdown", *IMAGE_EXTENSIONS))
 # A group is written once it holds this many chunks (or files): big enough that Chroma and
 # SQLite see few large writes, small enough that a crash or a stop loses little.
 GROUP_CHUNKS = 2000
@@ -63,6 +82,10 @@ class IngestOptions:
     workers: int | None = None
     manifest: Path | None = None
     ocr_enabled: bool = True
+    # more of the job's own files (its --log-file) never to index, even inside input_dir
+    exclude: tuple[Path, ...] = ()
+    # the documents folder was moved or renamed: accept input_dir as the store's new folder
+    input_moved: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings, input_dir: Path, **overrides: Any) -> IngestOptions:
@@ -132,36 +155,101 @@ def normalize_extensions(values: str | list[str] | tuple[str, ...] | None) -> tu
         out.append(item if item.startswith(".") else "." + item)
     if not out:
         raise ConfigurationError("--extensions names no extension (example: .txt,.md,.pdf)")
-    return tuple(dict.fromkeys(out))
+    out = list(dict.fromkeys(out))
+    unsupported = [item for item in out if item not in SUPPORTED_EXTENSIONS]
+    if unsupported:
+        raise ConfigurationError(
+            f"--extensions: {', '.join(unsupported)} cannot be indexed "
+            f"(supported: {', '.join(sorted(SUPPORTED_EXTENSIONS))})"
+        )
+    return tuple(out)
 
 
-def walk_files(root: Path, extensions: tuple[str, ...], exclude: tuple[Path, ...] = ()) -> Iterator[SourceFile]:
-    """Files under `root` in sorted order, lazily. Hidden entries and excluded folders (the
-    store itself, when it lives inside the input) are skipped; folder symlinks are not
-    followed, so a link loop cannot make the walk endless."""
+def walk_files(
+    root: Path,
+    extensions: tuple[str, ...],
+    exclude: tuple[Path, ...] = (),
+    on_refused: Callable[[FileFailure], None] | None = None,
+    *,
+    quiet: bool = False,
+) -> Iterator[SourceFile]:
+    """Files under `root` in sorted order, lazily. Hidden entries and excluded folders and
+    files (the store itself, the manifest and the log file, when they live inside the input)
+    are skipped; folder symlinks are not followed, so a link loop cannot make the walk endless.
+    A file symlink is followed only when its target is a regular file inside `root`: one that
+    points outside (`ln -s /etc/passwd`) or nowhere is handed to `on_refused` (logged when
+    None), as a file not indexed. `quiet`: no warnings and no refusals (a mere probe)."""
     wanted = set(extensions)
+    root_real = os.path.realpath(root)
+
+    def within(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+    def refuse(failure: FileFailure) -> None:
+        if quiet:
+            return
+        if on_refused is None:
+            log.warning("not indexed: %s: %s", failure.source, failure.reason())
+        else:
+            on_refused(failure)
+
+    def linked(entry: os.DirEntry, source: str) -> SourceFile | None:
+        """A symlink: only a link to a regular file inside root is followed."""
+        if entry.is_dir():  # follows the link
+            if not quiet:
+                log.warning("not followed: %s is a symlink to a folder (%s); folder links are never followed",
+                            source, os.path.realpath(entry.path))
+            return None
+        if os.path.splitext(entry.name)[1].lower() not in wanted:
+            return None
+        target = os.path.realpath(entry.path)
+        if not os.path.exists(target):
+            refuse(FileFailure(source, "symlink", f"a link to {os.readlink(entry.path)}, which does not exist",
+                               "dangling_symlink"))
+            return None
+        if not within(target, root_real):
+            refuse(FileFailure(source, "symlink", f"a link to {target}, outside --input {root_real}; links are "
+                               "followed only to files inside the input folder", "symlink_outside_input"))
+            return None
+        if not entry.is_file() or any(within(target, path) for path in excluded):
+            return None  # a link to a fifo, or to the job's own files
+        stat = entry.stat()
+        return SourceFile(entry.path, source, stat.st_size, stat.st_mtime_ns)
+
     excluded = {os.path.realpath(p) for p in exclude}
+    # a file is resolved only when its name is an excluded one: realpath per file would cost
+    # more than the rest of a no-op walk
+    excluded_names = {os.path.basename(p) for p in excluded} | {os.path.basename(p) for p in exclude}
 
     def visit(folder: str, prefix: str) -> Iterator[SourceFile]:
         try:
             with os.scandir(folder) as entries:
                 listed = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
-            log.warning("cannot list %s: %s", folder, exc)
+            if not quiet:
+                log.warning("cannot list %s: %s", folder, exc)
             return
         for entry in listed:
             if entry.name.startswith("."):
                 continue
             try:
+                if entry.is_symlink():
+                    found = linked(entry, f"{prefix}{entry.name}")
+                    if found is not None:
+                        yield found
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     if os.path.realpath(entry.path) not in excluded:
                         yield from visit(entry.path, f"{prefix}{entry.name}/")
                     continue
                 if not entry.is_file() or os.path.splitext(entry.name)[1].lower() not in wanted:
                     continue
+                if entry.name in excluded_names and os.path.realpath(entry.path) in excluded:
+                    continue
                 stat = entry.stat()
             except OSError as exc:
-                log.warning("cannot read %s: %s", entry.path, exc)
+                if not quiet:
+                    log.warning("cannot read %s: %s", entry.path, exc)
                 continue
             yield SourceFile(entry.path, f"{prefix}{entry.name}", stat.st_size, stat.st_mtime_ns)
 
@@ -244,12 +332,18 @@ class RagIngest:
         return self._embedder
 
     def _exclusions(self) -> tuple[Path, ...]:
-        return (self.options.persist_dir,)
+        """The job's own folders and files, never indexed: the store, the manifest, the log."""
+        options = self.options
+        own = (options.persist_dir,) + ((options.manifest,) if options.manifest is not None else ())
+        return own + tuple(options.exclude)
 
     def _manifest_paths(self) -> set[str]:
         manifest = self.options.manifest
         if manifest is None or not manifest.exists():
             return set()
+        # Rows hold absolute paths (the resolved --input joined with the source), so another
+        # spelling of --input or another working directory finds them. A row written before
+        # that may be relative: it is also resolved, against the working directory.
         paths: set[str] = set()
         for row in load_jsonl(manifest, torn_tail_is_unwritten=True):
             if isinstance(row, dict) and row.get("path"):
@@ -258,7 +352,67 @@ class RagIngest:
         return paths
 
     def _in_manifest(self, manifest: set[str], file: SourceFile) -> bool:
-        return bool(manifest) and (file.location in manifest or os.path.realpath(file.location) in manifest)
+        return bool(manifest) and (file.location in manifest or self._absolute(file) in manifest)
+
+    @functools.cached_property
+    def _input_root(self) -> str:
+        """--input, absolute and resolved: what the store records, and the manifest's base."""
+        return os.path.realpath(self.options.input_dir)
+
+    def _absolute(self, file: SourceFile) -> str:
+        """The file's absolute path through the resolved --input (a symlink stays the link)."""
+        return os.path.join(self._input_root, *file.source.split("/"))
+
+    # -- store-wide checks, before any work ------------------------------------------------
+    def _check_input(self, records: RecordStore) -> bool:
+        """Refuse a store built from another input folder. True when the current folder is to
+        be recorded: a new store, one from before the folder was recorded, one holding no
+        file, or --input-moved."""
+        options = self.options
+        current, stored = self._input_root, records.input_dir()
+        if stored == current:
+            return False
+        if stored is not None and not options.input_moved and records.count() > 0:
+            raise ConfigurationError(
+                f"collection {options.collection!r} in {options.persist_dir} was built from {stored}, not "
+                f"{current}: files are keyed by their path inside --input, so this folder's files would overwrite "
+                "same-named ones (and --cleanup full would delete the others); use another --collection or "
+                "--persist-dir for this folder, or add --input-moved if the documents folder was moved or renamed"
+            )
+        return True
+
+    def _record_input(self, records: RecordStore) -> None:
+        current, stored = self._input_root, records.input_dir()
+        with transaction(records.conn):
+            records.set_input_dir(current)
+        if stored is not None:
+            log.info("collection %r: input folder recorded as %s (was %s)", self.options.collection, current, stored)
+
+    def _check_full_cleanup(self, records: RecordStore) -> None:
+        """--cleanup full on an input that yields no file at all would delete every indexed
+        file: an unmounted share or a wrong --extensions, far more often than a wish."""
+        options = self.options
+        if options.cleanup != "full":
+            return
+        indexed = records.count()
+        if indexed == 0:
+            return
+        walk = walk_files(options.input_dir, options.extensions, self._exclusions(), quiet=True)
+        try:
+            if next(walk, None) is not None:
+                return
+        finally:
+            walk.close()
+        raise ConfigurationError(self._emptying_message(indexed))
+
+    def _emptying_message(self, indexed: int) -> str:
+        options = self.options
+        return (
+            f"--cleanup full refused: {options.input_dir} holds no file to index (extensions "
+            f"{','.join(options.extensions)}), so it would delete all {indexed} indexed file(s) of collection "
+            f"{options.collection!r}; check --input and --extensions (an unmounted or emptied folder?); to start "
+            "over, use a new --collection or --persist-dir"
+        )
 
     @staticmethod
     def _unchanged(record: FileRecord | None, file: SourceFile, signature: str) -> bool:
@@ -280,17 +434,26 @@ class RagIngest:
         records = RecordStore(conn) if conn is not None else None
         try:
             if records is not None:
+                self._check_input(records)
                 stored = records.stored_identity()
                 configured = EmbedderIdentity.of(self.embedder, resolve_dimension=False)
                 if stored is not None and stored.conflicts_with(configured):
                     raise ConfigurationError(embedder_mismatch_message(options.collection, stored, configured))
+                self._check_full_cleanup(records)
             manifest = self._manifest_paths()
             signature = options.chunking.signature
             seen: set[str] = set()
-            for file in walk_files(options.input_dir, options.extensions, self._exclusions()):
+
+            def refused(failure: FileFailure) -> None:
+                report.failed.append(failure)
+                self.echo(f"refuse  {failure.source} ({failure.reason()})")
+
+            for file in walk_files(options.input_dir, options.extensions, self._exclusions(), refused):
                 seen.add(file.source)
                 record = records.get(file.source) if records is not None else None
-                if self._in_manifest(manifest, file) or self._unchanged(record, file, signature):
+                # the manifest skips a file only while the store still holds it
+                listed = record is not None and self._in_manifest(manifest, file)
+                if listed or self._unchanged(record, file, signature):
                     report.skipped += 1
                     self.echo(f"skip    {file.source}")
                 elif record is None:
@@ -307,6 +470,9 @@ class RagIngest:
                     if source not in seen:
                         report.deleted.append(source)
                         self.echo(f"delete  {source}")
+            if options.cleanup != "none" and records is not None and (retained := records.retained()):
+                count = sum(len(ids) for ids in retained.values())
+                self.echo(f"remove  {count} stale chunk(s) of {len(retained)} file(s) kept by --cleanup none")
         finally:
             if conn is not None:
                 conn.close()
@@ -324,14 +490,26 @@ class RagIngest:
         options = self.options
         with store_lock(options.persist_dir):
             try:
-                # before any work: a changed provider or model (or offline dimension) fails here
+                # before any work: another input folder, a changed provider or model (or offline
+                # dimension), or a --cleanup full that would empty the store fails here
+                records = self.store.records
+                record_input = self._check_input(records)
                 configured = self.store.check_embedder(self.embedder, resolve_dimension=False)
+                self._check_full_cleanup(records)
                 self._check_remote_dimension(configured)
+                if record_input:
+                    self._record_input(records)
                 writer = IndexWriter(
                     self.store, self.embedder, chunking_signature=options.chunking.signature,
                     cleanup=options.cleanup, embedding_batch_size=self.settings.embedding_batch_size,
                 )
                 report.orphans_removed += writer.reconcile_pending()
+                if options.cleanup != "none":
+                    removed, files = writer.remove_retained()
+                    if removed:
+                        report.chunks_deleted += removed
+                        log.info("removed %d stale chunk(s) of %d file(s), kept by an earlier --cleanup none run",
+                                 removed, files)
                 self._ingest(writer, report)
                 if report.stopped_reason is None:
                     report.orphans_removed += writer.reconcile_pending()
@@ -369,11 +547,20 @@ class RagIngest:
         # group's records and appending its manifest rows left them out.
         missing_rows: list[dict] = []
 
+        def refused(failure: FileFailure) -> None:
+            # not in `seen`: --cleanup full removes what such a link had indexed before
+            bar.update(1)
+            still = records.get(failure.source) is not None
+            note = "; its earlier version stays indexed until a --cleanup full run" if still else ""
+            self._fail(report, failure, note=note)
+
         def tasks() -> Iterator[FileTask]:
-            for file in walk_files(options.input_dir, options.extensions, self._exclusions()):
+            for file in walk_files(options.input_dir, options.extensions, self._exclusions(), refused):
                 seen.add(file.source)
                 record = records.get(file.source)
-                if self._in_manifest(manifest, file):
+                # the manifest skips a file only while the store still holds it: one that
+                # --cleanup full removed (or a store rebuilt from scratch) is indexed again
+                if record is not None and self._in_manifest(manifest, file):
                     report.skipped += 1
                     bar.update(1)
                     continue
@@ -432,6 +619,8 @@ class RagIngest:
             log.info("manifest: %d indexed file(s) were missing from it (an interrupted run); added", len(missing_rows))
         if options.cleanup == "full" and report.stopped_reason is None:
             gone = [source for source in records.sources() if source not in seen]
+            if gone and not seen:  # checked before the run too: the folder emptied meanwhile
+                raise ConfigurationError(self._emptying_message(len(gone)))
             if gone:
                 report.chunks_deleted += writer.delete_sources(gone)
                 report.deleted.extend(gone)
@@ -451,7 +640,7 @@ class RagIngest:
             for task, result in items
         ]
         try:
-            writer.write(updates)
+            report.chunks_deleted += writer.write(updates)  # the stale chunks of earlier versions
         except ProviderError as exc:
             for update in updates:
                 self._fail(report, FileFailure(update.source, f"embedding_{exc.kind}", str(exc), exc.kind))
@@ -471,14 +660,17 @@ class RagIngest:
         return True
 
     def _manifest_row(self, file: SourceFile, sha256: str, chunks: int) -> dict:
-        return {"path": file.location, "source": file.source, "sha256": sha256, "chunks": chunks,
+        return {"path": self._absolute(file), "source": file.source, "sha256": sha256, "chunks": chunks,
                 "collection": self.options.collection}
 
-    def _fail(self, report: IngestReport, failure: FileFailure, *, still_indexed: bool = False) -> None:
+    def _fail(
+        self, report: IngestReport, failure: FileFailure, *, still_indexed: bool = False, note: str | None = None
+    ) -> None:
         report.failed.append(failure)
         # a transient failure (OCR out of memory, a file mid-copy) must not wipe good chunks,
         # so an earlier version stays searchable; the user has to know that
-        note = "; its earlier version stays indexed until it reads again or is deleted" if still_indexed else ""
+        if note is None:
+            note = "; its earlier version stays indexed until it reads again or is deleted" if still_indexed else ""
         log.warning("not indexed: %s: %s%s", failure.source, failure.reason(), note)
 
 

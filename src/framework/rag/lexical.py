@@ -47,6 +47,12 @@ END;
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_QUERY_TERMS = 64
+#: FTS5's bm25() gives a term found in at least half of the chunks an idf of 1e-6 (it clamps
+#: log((N - n + 0.5) / (n + 0.5)) <= 0 to that), and one term adds at most idf * (k1 + 1),
+#: k1 = 1.2. A hit scoring no more than this per query term matched only such words ("the",
+#: "what", a word in every chunk): nothing it shares with the query sets it apart. See
+#: `LexicalIndex.search`.
+_CLAMPED_TERM_SCORE = 1e-6 * 2.2
 
 
 @dataclass(frozen=True)
@@ -58,15 +64,31 @@ class LexicalHit:
     score: float  # -bm25: higher is better
 
 
+def query_terms(text: str) -> list[str]:
+    """The distinct words of `text`, in order, at most _MAX_QUERY_TERMS."""
+    return list(dict.fromkeys(word.lower() for word in _WORD.findall(text)))[:_MAX_QUERY_TERMS]
+
+
 def match_expression(text: str) -> str | None:
     """An OR query of the distinct words of `text`, each quoted so that FTS5 syntax in user
     text (AND, NEAR, column:, *) is taken as words. OR ranks documents by how many query
     words they share, weighted by rarity, which is what BM25 is meant to do; an implicit AND
     returns nothing as soon as one query word is missing."""
-    terms = list(dict.fromkeys(word.lower() for word in _WORD.findall(text)))[:_MAX_QUERY_TERMS]
+    terms = query_terms(text)
     if not terms:
         return None
     return " OR ".join(f'"{term}"' for term in terms)
+
+
+def drop_unmatched(hits: list[LexicalHit], n_terms: int) -> list[LexicalHit]:
+    """Without the hits whose score is effectively zero: all the query words they hold are
+    in at least half of the chunks, so FTS5 scored them ~1e-6 (see _CLAMPED_TERM_SCORE). They
+    only pad the list with unrelated sources. Kept when even the best hit is at that scale:
+    a store so small (one or two chunks) that every word is in half of it has no rare words."""
+    floor = _CLAMPED_TERM_SCORE * max(1, n_terms) * (1 + 1e-9)
+    if not hits or max(hit.score for hit in hits) <= floor:
+        return hits
+    return [hit for hit in hits if hit.score > floor]
 
 
 class LexicalIndex:
@@ -129,6 +151,9 @@ class LexicalIndex:
         return found
 
     def search(self, query: str, limit: int, where: dict[str, Any] | None = None) -> list[LexicalHit]:
+        """The best `limit` chunks for `query`, best first; equal scores (the same text stored
+        twice) in chunk id order, so every run returns the same list. Hits that share only
+        words found in half the chunks or more are dropped (`drop_unmatched`)."""
         expression = match_expression(query)
         if expression is None or limit < 1:
             return []
@@ -136,7 +161,8 @@ class LexicalIndex:
         rows = self.conn.execute(
             "SELECT c.chunk_id, c.source, c.text, c.metadata, bm25(chunks_fts) AS rank"
             " FROM chunks_fts JOIN chunks AS c ON c.rowid = chunks_fts.rowid"
-            f" WHERE chunks_fts MATCH ? AND {condition} ORDER BY rank LIMIT ?",
+            f" WHERE chunks_fts MATCH ? AND {condition} ORDER BY rank, c.chunk_id LIMIT ?",
             [expression, *params, int(limit)],
         )
-        return [LexicalHit(cid, src, text, json.loads(meta), -float(rank)) for cid, src, text, meta, rank in rows]
+        hits = [LexicalHit(cid, src, text, json.loads(meta), -float(rank)) for cid, src, text, meta, rank in rows]
+        return drop_unmatched(hits, len(query_terms(query)))

@@ -21,15 +21,23 @@ Throughput: an asyncio pool of `concurrency` workers. Requests to a remote LLM s
 `framework.pacing.RequestPacer`: an optional requests-per-minute budget, and on a 429 the whole pool pauses
 for the server's Retry-After and slows down, then speeds up again with each success. The
 first request goes alone, so a wrong key or an exhausted quota costs one request, not one
-per worker. Rate limits are retried up to `rate_limit_retries` times (waiting is the cure);
-5xx, timeouts and connection errors up to `retries`; other errors are final for their row;
-quota, auth and not-found errors stop the run.
+per worker. `retries` bounds every retry of a question, whatever the error (429 rate
+limits, 5xx, timeouts, connection errors): at most `retries + 1` attempts, then an error row
+that the next run asks again. Other errors are final for their row; quota, auth and
+not-found errors stop the run.
+
+Before the first question, `check_store` refuses (exit 1, nothing written) a store that is
+missing or empty, that an ingest is writing, or whose recorded embedder is not the
+configured one (dense and hybrid only: BM25 uses no embedder); a dry run runs the same
+checks without writing anything, not even a lock file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -37,8 +45,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from framework.embeddings.base import EmbedderIdentity
 from framework.errors import ConfigurationError, ProviderError
 from framework.jsonl import append_jsonl, read_jsonl, repair_torn_tail
+from framework.locking import LockedError, RunLock
 from framework.pacing import RequestPacer
 from framework.progress import progress_bar
 from framework.rag.answering import Answer, Answerer
@@ -117,7 +127,13 @@ def read_queries(path: str | Path) -> QueryInput:
             continue
         item_id = _id_of(value)
         if item_id is None:
-            reason = "missing id" if value.get("id") in (None, "") else "id must be a string or an integer"
+            raw_id = value.get("id")
+            if raw_id in (None, ""):
+                reason = "missing id"
+            elif isinstance(raw_id, str):
+                reason = "id is blank"
+            else:
+                reason = "id must be a string or an integer"
             result.problems.append(InputProblem(number, reason))
             continue
         if item_id in first_line:
@@ -143,13 +159,23 @@ class OutputState:
     torn_tail: bool = False
 
 
-def read_output_state(path: str | Path) -> OutputState:
+#: Unreadable output lines are warned about one by one up to this many, then counted.
+_MAX_OUTPUT_WARNINGS = 20
+
+
+def read_output_state(path: str | Path, *, logger: logging.Logger = log) -> OutputState:
+    """What earlier runs wrote. Lines that are not rows of this job (not JSON, not an object
+    with an id: a hand edit, another tool's output) are ignored with a warning naming their
+    line numbers; the run goes on, and their ids (if any) count as not answered."""
     state = OutputState()
     raw = read_jsonl(path, torn_tail_is_unwritten=True)
     state.torn_tail = raw.torn_tail
+    unreadable = [(p.line_number, p.reason) for p in raw.problems]
     for record in raw.records:
         row = record.value
         if not isinstance(row, dict) or row.get("id") is None:
+            what = "has no id" if isinstance(row, dict) else "is not a JSON object"
+            unreadable.append((record.line_number, f"the row {what}"))
             continue
         row_id = str(row["id"])
         error = row.get("error")
@@ -159,6 +185,17 @@ def read_output_state(path: str | Path) -> OutputState:
         else:
             state.answered.add(row_id)
             state.last_error.pop(row_id, None)
+    if unreadable:
+        unreadable.sort()
+        for number, reason in unreadable[:_MAX_OUTPUT_WARNINGS]:
+            logger.warning("output %s line %d is not an answer row (%s); ignored", path, number, reason)
+        if len(unreadable) > _MAX_OUTPUT_WARNINGS:
+            logger.warning(
+                "output %s: %d more unreadable lines ignored (lines %s)", path,
+                len(unreadable) - _MAX_OUTPUT_WARNINGS,
+                ", ".join(str(number) for number, _ in unreadable[_MAX_OUTPUT_WARNINGS:][:50])
+                + (", ..." if len(unreadable) > _MAX_OUTPUT_WARNINGS + 50 else ""),
+            )
     return state
 
 
@@ -194,6 +231,92 @@ def plan_queries(queries: QueryInput, state: OutputState) -> QueryPlan:
     )
 
 
+# -- the store, before the first question -----------------------------------------------------
+def _store_holder(persist_dir: Path, *, dry_run: bool) -> str | None:
+    """Who holds the store's one-writer lock (an ingest writing it), or None when it is free.
+    The real run takes the lock and lets it go at once; a dry run only looks: no lock file is
+    created and nothing is written (a shared flock probe on the ingest's existing lock file)."""
+    if not persist_dir.is_dir():
+        return None
+    probe = RunLock(persist_dir, timeout=0)  # an existing folder: creates nothing
+    if dry_run:
+        if not probe.lock_path.exists():
+            return None  # no ingest ever locked this store, so none is writing it now
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): take the lock and let it go, as the run does
+            fcntl = None
+        if fcntl is not None:
+            fd = os.open(probe.lock_path, os.O_RDONLY)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                        return probe.holder()
+                    raise
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return None
+            finally:
+                os.close(fd)
+    try:
+        probe.acquire()
+    except LockedError:
+        return probe.holder()
+    probe.release()
+    return None
+
+
+def check_store(rag: Any, retriever: str | None = None, *, dry_run: bool = False) -> int:
+    """Refuse, before the first question, a store that every answer would come out wrong from;
+    returns its number of chunks. The same checks run in a dry run, which writes nothing.
+
+    - an ingest is writing it (LockedError): answers would miss what it has not written yet;
+    - it is missing or holds no chunks (ConfigurationError): every answer would be "nothing
+      found", saved as done for good;
+    - dense and hybrid only: the configured embedder is not the one recorded for the
+      collection (ConfigurationError). Provider and model are compared without any request
+      (the dimension too when both are known), so an unreachable or wrong embedding server
+      costs nothing. BM25 uses no embedder: any configured one is fine.
+    """
+    from framework.rag.lexical import LexicalIndex
+    from framework.rag.records import RecordStore
+    from framework.rag.vector_store import embedder_mismatch_message
+
+    persist_dir = Path(rag.persist_dir)
+    holder = _store_holder(persist_dir, dry_run=dry_run)
+    if holder is not None:
+        raise LockedError(
+            f"the RAG store at {persist_dir} is being written by another run ({holder}); "
+            "wait for the ingest to finish, then ask again"
+        )
+    store = rag.store
+    if dry_run:
+        conn = store.snapshot()  # read-only, creates no file (not even -wal/-shm)
+    else:
+        conn = store.reader() if store.exists() else None
+    try:
+        count = LexicalIndex(conn).count() if conn is not None else 0
+        stored = RecordStore(conn).stored_identity() if conn is not None and count else None
+    finally:
+        if dry_run and conn is not None:
+            conn.close()
+    if count == 0:
+        missing = "" if conn is not None else " (no index there: check --persist-dir and --collection)"
+        raise ConfigurationError(
+            f"the store {persist_dir} (collection {rag.collection!r}) is empty; run batch_rag_ingest first{missing}"
+        )
+    retriever = retriever or rag.settings.rag_retriever
+    if retriever != "bm25" and stored is not None:
+        configured = EmbedderIdentity.of(rag.embedder, resolve_dimension=False)
+        if stored.conflicts_with(configured):
+            raise ConfigurationError(
+                embedder_mismatch_message(rag.collection, stored, configured)
+                + " (--retriever bm25 uses no embedder.)"
+            )
+    return count
+
+
 # -- rows ------------------------------------------------------------------------------------
 def success_row(item: QueryItem, answer: Answer, chunks: Sequence["RetrievedChunk"], latency_ms: float) -> dict:
     return {
@@ -225,8 +348,7 @@ class QueryOptions:
     top_k: int = 5
     concurrency: int = 4
     rpm: float | None = None
-    retries: int = 3  # for 5xx, timeouts, connection errors
-    rate_limit_retries: int = 10  # 429s: honouring Retry-After is the cure, so allow more
+    retries: int = 3  # per question, any retryable error (429 included): at most retries + 1 attempts
     retriever: str | None = None
     backoff_s: float = 1.0
 
@@ -296,7 +418,7 @@ class QueryBatch:
 
     async def answer_item(self, item: QueryItem) -> dict:
         started = time.monotonic()
-        attempts = {"all": 0, "rate_limit": 0, "other": 0}
+        attempts = {"all": 0}
         chunks_box: list = []
 
         async def attempt() -> tuple[Answer, Sequence["RetrievedChunk"]]:
@@ -304,17 +426,14 @@ class QueryBatch:
             return await self._attempt(item, chunks_box)
 
         def retry_allowed(exc: BaseException) -> bool:
-            if not isinstance(exc, ProviderError) or not exc.retryable or self._stop_reason:
-                return False
-            bucket = "rate_limit" if exc.kind == "rate_limit" else "other"
-            attempts[bucket] += 1
-            limit = self.options.rate_limit_retries if bucket == "rate_limit" else self.options.retries
-            return attempts[bucket] <= limit
+            # rate limits count like any other retry: `--retries N` means N + 1 attempts at most
+            # (the pacer still pauses the whole pool for the Retry-After of each 429)
+            return isinstance(exc, ProviderError) and exc.retryable and not self._stop_reason
 
         try:
             answer, chunks = await async_retry_with_backoff(
                 attempt,
-                max_attempts=self.options.retries + self.options.rate_limit_retries + 1,
+                max_attempts=max(0, self.options.retries) + 1,
                 initial_delay=self.options.backoff_s,
                 is_retryable=retry_allowed,
                 log=self.log,
@@ -405,7 +524,7 @@ def run_query_batch(
     options = options or QueryOptions()
     started = time.monotonic()
     output = Path(output_path)
-    plan = plan_queries(read_queries(input_path), read_output_state(output))
+    plan = plan_queries(read_queries(input_path), read_output_state(output, logger=logger))
     log_plan(plan, logger)
     repair_torn_tail(output)
     for problem in plan.problems_to_write:
@@ -435,7 +554,7 @@ def run_query_batch(
 
 def dry_run_report(input_path: str | Path, output_path: str | Path, *, logger: logging.Logger = log) -> QueryPlan:
     """What a run would do; reads both files, writes nothing."""
-    plan = plan_queries(read_queries(input_path), read_output_state(output_path))
+    plan = plan_queries(read_queries(input_path), read_output_state(output_path, logger=logger))
     log_plan(plan, logger)
     new = len(plan.todo) - len(plan.retry_ids)
     logger.info(

@@ -5,7 +5,8 @@
         print(hit.score, hit.source, hit.metadata.get("page"), hit.text[:80])
 
 `query` is thread-safe (each thread reads through its own SQLite connection; Chroma calls
-are serialised) and never writes. Writes (`add_documents`, `delete`) take the store's
+are serialised) and never writes. Its result is repeatable: every ranking (BM25, dense, the
+fused one) orders equal scores by chunk id. Writes (`add_documents`, `delete`) take the store's
 one-writer lock for their duration.
 """
 
@@ -34,6 +35,9 @@ from .writer import FileUpdate, IndexWriter
 log = logging.getLogger(__name__)
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
+#: Extra nearest neighbours asked of Chroma, so that hits tied at the cut-off (the same text
+#: stored twice has the same vector) are chosen by chunk id, not by the index's visit order.
+_DENSE_TIE_MARGIN = 8
 
 
 class RAG:
@@ -139,6 +143,7 @@ class RAG:
         return results
 
     def _dense(self, text: str, n: int, where: dict[str, Any] | None):
+        """The `n` nearest chunks, best first, equal similarities in chunk id order."""
         vector = self.embedder.embed_query(text)
         if not any(vector):
             return []  # no known token: a zero vector has no direction to compare
@@ -146,7 +151,8 @@ class RAG:
             raise ConfigurationError(
                 f"collection {self.collection!r} has no vectors under {self.persist_dir}; run the ingest first"
             )
-        return self.store.chroma.query(vector, n, where)
+        hits = self.store.chroma.query(vector, n + _DENSE_TIE_MARGIN, where)
+        return sorted(hits, key=lambda hit: (-hit.similarity, hit.chunk_id))[:n]
 
     def count(self) -> int:
         """Chunks in the collection (as the BM25 index sees them; the vector store holds the same ids)."""

@@ -5,6 +5,9 @@ so an unchanged corpus is skipped without opening a single file. `pending` is a 
 write-ahead list of vector ids that may exist in Chroma without being recorded here (written
 before an upsert, cleared after the record commits); a run that starts after a crash deletes
 whatever it lists that no record claims, so a kill -9 can never leave orphans behind.
+`retained` lists the chunks of older versions that a `--cleanup none` run kept on purpose,
+so that a later incremental or full run can still delete them. `meta` holds the embedder
+that built the collection and the input folder it was built from.
 """
 
 from __future__ import annotations
@@ -33,7 +36,14 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS pending (
     chunk_id TEXT PRIMARY KEY
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retained (
+    chunk_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS retained_by_source ON retained (source);
 """
+
+INPUT_KEY = "input_dir"
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,9 @@ class RecordStore:
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0])
 
+    def set_chunk_count(self, source: str, chunk_count: int) -> None:
+        self.conn.execute("UPDATE files SET chunk_count = ? WHERE source = ?", (chunk_count, source))
+
     # -- pending vector ids -----------------------------------------------------------
     def add_pending(self, ids: Iterable[str]) -> None:
         self.conn.executemany("INSERT OR IGNORE INTO pending (chunk_id) VALUES (?)", ((i,) for i in ids))
@@ -99,6 +112,26 @@ class RecordStore:
 
     def pending(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT chunk_id FROM pending ORDER BY chunk_id")]
+
+    # -- chunks of older versions kept by --cleanup none ------------------------------------
+    def set_retained(self, source: str, ids: Iterable[str]) -> None:
+        """The stale chunk ids `source` still has in both indexes (replaces the earlier list)."""
+        self.conn.execute("DELETE FROM retained WHERE source = ?", (source,))
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO retained (chunk_id, source) VALUES (?, ?)", ((i, source) for i in ids)
+        )
+
+    def retained(self) -> dict[str, list[str]]:
+        """source -> stale chunk ids. Empty for a store written before the table existed and
+        opened read-only (a dry run), where the schema is not applied."""
+        try:
+            rows = self.conn.execute("SELECT source, chunk_id FROM retained ORDER BY source, chunk_id").fetchall()
+        except sqlite3.OperationalError:
+            return {}
+        out: dict[str, list[str]] = {}
+        for source, chunk_id in rows:
+            out.setdefault(source, []).append(chunk_id)
+        return out
 
     # -- collection metadata ------------------------------------------------------------
     def stored_identity(self) -> EmbedderIdentity | None:
@@ -110,6 +143,18 @@ class RecordStore:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, str(value)),
             )
+
+    def input_dir(self) -> str | None:
+        """The input folder (resolved, absolute) the collection was built from; None for a
+        store written before it was recorded."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (INPUT_KEY,)).fetchone()
+        return row[0] if row else None
+
+    def set_input_dir(self, path: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (INPUT_KEY, path),
+        )
 
     def _meta_with_prefix(self, prefix: str) -> dict[str, str]:
         rows = self.conn.execute("SELECT key, value FROM meta WHERE key LIKE ?", (prefix + "%",))

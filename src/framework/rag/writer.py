@@ -8,10 +8,13 @@ Per group of files:
      their pending ids, and mark their stale ids pending;
   4. delete the stale vectors, then clear those pending ids.
 A run that finds pending ids no record claims (a crash between 1 and 3, or between 3 and 4)
-deletes those vectors first. A file counts as done only after step 3, i.e. after its last
-batch is in. Chroma itself rewrites its HNSW files in place, so a kill inside step 2 or 4 can
-leave them unreadable: the next run that needs Chroma then re-embeds every recorded chunk into
-a fresh collection (`ensure_vectors_readable`), since the records hold all it was built from.
+deletes those vectors first. With cleanup "none" step 3 deletes nothing: it lists the stale
+ids in the `retained` table instead, and a later incremental or full run removes them
+(`remove_retained`: the same steps 3-4, BM25 rows and records first, then the vectors).
+A file counts as done only after step 3, i.e. after its last batch is in. Chroma itself
+rewrites its HNSW files in place, so a kill inside step 2 or 4 can leave them unreadable: the
+next run that needs Chroma then re-embeds every recorded chunk into a fresh collection
+(`ensure_vectors_readable`), since the records hold all it was built from.
 """
 
 from __future__ import annotations
@@ -134,11 +137,34 @@ class IndexWriter:
             records.clear_pending(pending)
         return len(orphans)
 
+    def remove_retained(self) -> tuple[int, int]:
+        """Delete the stale chunks that runs with cleanup "none" kept (an older version of a
+        file, or chunks of other chunk settings), from both indexes, crash-safely: the BM25
+        rows, the retained list and the records change in one transaction that also marks the
+        ids pending; the vectors go after it. Returns (chunks removed, files concerned)."""
+        records = self.store.records
+        retained = records.retained()
+        if not retained:
+            return 0, 0
+        self.ensure_vectors_readable()
+        conn, lexical = self.store.conn, self.store.lexical
+        ids = [chunk_id for chunk_ids in retained.values() for chunk_id in chunk_ids]
+        with transaction(conn):
+            records.add_pending(ids)
+            lexical.delete_ids(ids)
+            for source in retained:
+                records.set_retained(source, [])
+                records.set_chunk_count(source, lexical.count(source))
+        self._delete_vectors(ids)
+        return len(ids), len(retained)
+
     # -- writes ---------------------------------------------------------------------------
-    def write(self, updates: Sequence[FileUpdate]) -> None:
+    def write(self, updates: Sequence[FileUpdate]) -> int:
+        """Write the files' chunks; returns how many stale chunks (of their earlier versions)
+        were removed."""
         updates = [u for u in updates if u.chunks]
         if not updates:
-            return
+            return 0
         self.ensure_vectors_readable()
         self.prepare()
         conn, records, lexical = self.store.conn, self.store.records, self.store.lexical
@@ -165,6 +191,8 @@ class IndexWriter:
                 if self.cleanup != "none" and gone:
                     lexical.delete_ids(gone)
                     stale.extend(gone)
+                # what cleanup "none" keeps is remembered, so a later run can still remove it
+                records.set_retained(update.source, gone if self.cleanup == "none" else ())
                 lexical.upsert(update.chunks)
                 count = lexical.count(update.source) if self.cleanup == "none" else len(update.chunks)
                 records.put(
@@ -178,6 +206,7 @@ class IndexWriter:
             records.add_pending(stale)
         if stale:
             self._delete_vectors(stale)
+        return len(stale)
 
     def delete_sources(self, sources: Sequence[str]) -> int:
         """Remove files from both indexes and from the records. Returns the chunks removed."""
@@ -190,6 +219,7 @@ class IndexWriter:
                 records.add_pending(ids)
                 lexical.delete_source(source)
                 records.remove(source)
+                records.set_retained(source, ())
             self._delete_vectors(ids)
             removed += len(ids)
         return removed
