@@ -22,16 +22,18 @@ class LockedError(RuntimeError):
 
 
 class RunLock:
-    """`with RunLock(target): ...` holds `<target>.lock` (or `<dir>/.lock` for a folder).
+    """`with RunLock(target): ...` holds `<target>.lock`, or `<dir>/.lock` when the target is a
+    folder (`folder=True`, or an existing folder). An output file named without an extension
+    (`-o results`) is still a file: the caller says what it locks, nothing is guessed.
 
     The lock is an OS-level lock (flock), so a killed holder releases it automatically;
     the holder's identity is written beside it only to make the error message useful.
     """
 
-    def __init__(self, target: str | Path, *, timeout: float = 0.5) -> None:
+    def __init__(self, target: str | Path, *, timeout: float = 0.5, folder: bool = False) -> None:
         target = Path(target)
         self.target = target
-        if target.is_dir() or (not target.suffix and not target.exists()):
+        if folder or target.is_dir():
             target.mkdir(parents=True, exist_ok=True)
             self.lock_path = target / ".lock"
         else:

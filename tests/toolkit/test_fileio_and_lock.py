@@ -93,6 +93,13 @@ def test_second_holder_fails_fast_naming_the_first(tmp_path):
 
 def test_lock_on_a_folder(tmp_path):
     store = tmp_path / "chroma_db"
-    with RunLock(store):
+    with RunLock(store, folder=True):
+        assert (store / ".lock").exists()
         with pytest.raises(LockedError, match="locked by another run"):
-            RunLock(store).acquire()
+            RunLock(store).acquire()  # an existing folder is a folder target without saying so
+
+
+def test_an_output_file_without_an_extension_stays_a_file(tmp_path):
+    target = tmp_path / "out" / "results"
+    with RunLock(target):
+        assert not target.exists() and (tmp_path / "out" / "results.lock").exists()

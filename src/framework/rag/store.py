@@ -130,4 +130,4 @@ def store_lock(persist_dir: Path):
                     "Wait for it to finish, or use another --persist-dir."
                 ) from None
 
-    return _StoreLock(persist_dir)
+    return _StoreLock(persist_dir, folder=True)
