@@ -1,9 +1,10 @@
 """run(config) -> ExpenseJobResult: the expense job from policy and bills to results.json.
 
 Steps (each its own module):
-  1. policy.load_policy            policy (+ extra rules) -> PolicyRules; policy_extract.json
-  2. archive.extract_archive       a ZIP -> a safe folder under .cache/archives/ (or --folders as is)
-     folders.discover_...          employee folders, their names parsed, their bills listed
+  1. archive.extract_archive       a ZIP -> a safe folder under .cache/archives/ (or --folders as is)
+     folders.discover_...          employee folders (wrappers unwrapped), names parsed, bills listed;
+                                   no bill at all is a usage error before anything is written
+  2. policy.load_policy            policy (+ extra rules) -> PolicyRules; policy_extract.json
   3. bill_reader.read_bill         per bill, in worker processes: text -> ExtractedFields
      cache.BillCache               ... unless the cache has it (key: file hash + reader fingerprint)
   4. validation, duplicates        claim month, age, name, client address; duplicates in the batch
