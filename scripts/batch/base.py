@@ -19,6 +19,7 @@ from types import FrameType
 from framework.errors import ConfigurationError
 from framework.fileio import write_json
 from framework.jsonl import append_jsonl, existing_output_ids, load_jsonl, read_jsonl, repair_torn_tail
+from framework.config import get_settings
 from framework.locking import LockedError, RunLock
 from framework.progress import progress_bar
 from framework.retry import async_retry_with_backoff, default_is_retryable, retry_with_backoff
@@ -138,6 +139,7 @@ class BaseBatchRunner:
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         outcome = BatchOutcome()
         try:
+            get_settings()  # invalid settings: one line and exit 1 before anything else
             self.validate_args(args)
             if getattr(args, "dry_run", False):
                 # a dry run predicts the real run, exit code included: its outcome counts what

@@ -214,7 +214,10 @@ class _RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        secret = get_settings().api_key
+        try:
+            secret = get_settings().api_key
+        except ConfigurationError:  # invalid settings are reported once, by the runner
+            secret = os.environ.get("OPENAI_API_KEY")
         redacted = self._PATTERN.sub(lambda m: (m.group(1) or m.group(2)) + "***", message)
         # a short key ("x" for a local server) would mangle every word that contains it
         if secret and len(secret) >= 8:

@@ -12,8 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from framework.errors import ConfigurationError
 
 LlmProvider = Literal["offline", "openai"]
 EmbeddingProvider = Literal["offline", "openai", "sentence-transformers"]
@@ -105,6 +107,22 @@ class Settings(BaseSettings):
         return self.embedding_base_url or self.llm_base_url
 
 
+def describe_invalid_settings(error: ValidationError) -> str:
+    """One line naming each bad setting, its value and what it should be (secrets masked)."""
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item.get("loc", ())) or "settings"
+        value = item.get("input")
+        shown = "***" if "KEY" in name.upper() else repr(value)
+        parts.append(f"{name}={shown}: {item.get('msg', 'invalid')}")
+    return "invalid setting(s) in the environment or .env: " + "; ".join(parts)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, read once. Invalid values are a `ConfigurationError` (exit 1), not a
+    pydantic traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_invalid_settings(exc)) from None

@@ -73,6 +73,26 @@ def test_missing_input_is_a_one_line_usage_error(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_invalid_settings_are_one_line_and_exit_1(existing, capsys, monkeypatch):
+    from framework.config import get_settings
+
+    monkeypatch.setenv("RAG_CHUNK_SIZE", "abc")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secretsecretsecret")
+    monkeypatch.setenv("LLM_PROVIDER", "bogus")
+    get_settings.cache_clear()
+    try:
+        code = _Job(BatchOutcome(done=1)).run(["--input", existing])
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert "Traceback" not in err and "pydantic" not in err
+    lines = [line for line in err.splitlines() if "invalid setting" in line]
+    assert len(lines) == 1 and "RAG_CHUNK_SIZE='abc'" in lines[0] and "LLM_PROVIDER='bogus'" in lines[0]
+    assert "secretsecret" not in err
+
+
 def test_bad_flag_exits_1_not_argparse_2(capsys):
     assert _Job().run(["--no-such-flag"]) == ExitCode.USAGE
     assert "Traceback" not in capsys.readouterr().err
