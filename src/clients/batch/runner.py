@@ -236,6 +236,14 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
             len(folders), len(bills), len(todo), cached_count,
         )
         _read_bills(list(todo.values()), options, config.workers, cache, records)
+        fallbacks = _llm_fallbacks(records.values()) if options.use_llm else []
+        if fallbacks:
+            # each bill says so in its warnings; the run must say it once, loudly
+            log.warning(
+                "the LLM reader failed for %d of %d bill(s); they were read by the offline reader instead "
+                "(first reason: %s). They are read with the LLM again on the next run.",
+                len(fallbacks), len(records), fallbacks[0],
+            )
 
         folder_results = _decide(folders, bills, records, policy, client_addresses)
         summary = RunSummary(currency=policy.rules.currency, folders=len(folder_results), errors=len(issues))
@@ -256,7 +264,8 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
             "bills_source": source,
             "reader": bill_reader.reader_id(options),
             "options": {"currency": config.currency, "date_order": config.date_order, "force": config.force},
-            "bills": {"total": len(bills), "read_this_run": len(todo), "from_cache": cached_count},
+            "bills": {"total": len(bills), "read_this_run": len(todo), "from_cache": cached_count,
+                      "llm_fallbacks": len(fallbacks)},
         }
         write_json_money(output, results_document(run_block, folder_results, issues, summary))
         csv_path = None
@@ -269,6 +278,12 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
         results_path=output, policy_extract_path=extract_path, csv_path=csv_path, summary=summary, issues=issues,
         bills_total=len(bills), bills_read=len(todo), bills_cached=cached_count, bills_failed=failed,
     )
+
+
+def _llm_fallbacks(records) -> list[str]:
+    """The reasons of bills the LLM reader could not read (the offline reader did instead)."""
+    prefix = "llm_fallback: "
+    return [w[len(prefix):] for r in records for w in r.warnings if w.startswith(prefix)]
 
 
 def _read_bills(

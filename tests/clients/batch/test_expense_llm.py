@@ -107,7 +107,7 @@ def test_llm_reads_policy_and_bills_through_429_and_a_non_json_reply(tmp_path):
     assert result.bills_failed == 0
 
 
-def test_malformed_answers_fall_back_to_the_offline_readers_and_are_retried_next_run(tmp_path):
+def test_malformed_answers_fall_back_to_the_offline_readers_and_are_retried_next_run(tmp_path, caplog):
     policy, bills = _setup(tmp_path)
     out = tmp_path / "out" / "results.json"
     with FakeOpenAIServer(chat_content=fake_model) as srv:
@@ -122,11 +122,15 @@ def test_malformed_answers_fall_back_to_the_offline_readers_and_are_retried_next
         assert not results["cab.txt"]["extracted"]["extractor"].startswith("llm:")
         assert results["cab.txt"]["decision"] == "APPROVED"
         assert first.bills_failed == 0
+        # said once for the run, and counted in its run block
+        assert any("the LLM reader failed for 3 of 3 bill(s)" in r.getMessage() for r in caplog.records)
+        assert json.loads(out.read_text())["run"]["bills"]["llm_fallbacks"] == 3
 
         second = run(ExpenseJobConfig(policy=policy, folders=bills, output=out, settings=settings, workers=1, retries=1))
     assert second.bills_read == 3  # fallbacks are not cached: the LLM is asked again
     assert json.loads((tmp_path / "out" / "policy_extract.json").read_text())["rules"]["parser"] == "llm:fake-model"
     assert _bills(out)["cab.txt"]["extracted"]["extractor"] == "llm:fake-model"
+    assert json.loads(out.read_text())["run"]["bills"]["llm_fallbacks"] == 0
 
 
 def test_llm_policy_keeps_each_categorys_currency_and_refuses_a_mixed_one():
