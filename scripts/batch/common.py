@@ -83,7 +83,7 @@ def add_common_args(
             "--workers",
             type=positive_int,
             default=None,
-            help="worker processes for text extraction and OCR (default: measured best for this machine)",
+            help="worker processes for text extraction and OCR (default: one per CPU core, capped by free memory)",
         )
     if dry_run:
         group.add_argument("--dry-run", action="store_true", help="report what would be done; write nothing")
