@@ -68,7 +68,7 @@ def plan_run(
         if not total and not refused and not plan.nested:
             raise no_bills_error(zip_path)
     else:
-        found = without_files(discover_employee_folders(Path(folders)), own_files, own_dirs)
+        found = without_files(discover_employee_folders(Path(folders), ignore=own_files), own_files, own_dirs)
         if not found:
             raise no_bills_error(folders)
         lines.append(f"bills: {folders}")

@@ -469,13 +469,15 @@ def disk_listing(root: Path) -> ListFn:
 
 
 def discover_employee_folders(
-    root: Path, known_clients: Iterable[str] = (), *, root_name: str | None = None
+    root: Path, known_clients: Iterable[str] = (), *, root_name: str | None = None, ignore: Iterable[Path] = ()
 ) -> list[EmployeeFolder]:
     """The employee folders under `root`, sorted by name (see the module docstring): wrapping
     folders are descended into (INFO log), loose non-bill files outside the employee folders
     skipped (WARNING log). `root_name` names the folder of loose files (an extracted ZIP
-    passes its own name)."""
+    passes its own name); `ignore` are the job's own files (its outputs, its policy), left out
+    without a word."""
     root = Path(root)
+    ignored = {Path(p).resolve() for p in ignore}
     known = list(known_clients)
     listing = disk_listing(root)
     wrapper = find_wrapper(listing, known)
@@ -501,6 +503,8 @@ def discover_employee_folders(
         level = wrapper[:depth]
         for file_name in listing(level).files:
             path = root.joinpath(*level, file_name)
+            if ignored and path.resolve() in ignored:
+                continue
             if inside.dirs and is_non_bill_file(file_name):
                 skipped.append("/".join((*level, file_name)))
             else:

@@ -179,7 +179,7 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
             folders = discover_employee_folders(extraction.root, known_clients, root_name=extraction.root_name)
             source = {"type": "zip", "path": str(config.zip), "sha256": extraction.sha256, "reused_extraction": extraction.reused}
         else:
-            folders = discover_employee_folders(Path(config.folders), known_clients)
+            folders = discover_employee_folders(Path(config.folders), known_clients, ignore=own_paths(config)[0])
             source = {"type": "folders", "path": str(config.folders)}
         own_files, own_dirs = own_paths(config)
         folders = without_files(folders, own_files, own_dirs)
