@@ -25,6 +25,7 @@ from tests.framework.rag._helpers import (
     stored_text,
     tree_snapshot,
     write_big_manual,
+    write_policy_docs,
 )
 
 
@@ -48,11 +49,7 @@ def ingest(tmp_path: Path, *extra: object, input_dir: Path | None = None, **env)
 
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    (folder / "policies").mkdir(parents=True)
-    (folder / "hotels.md").write_text("# Hotels\n\nHotel stays are capped at 4000 INR per night.\n")
-    (folder / "meals.txt").write_text("Meals are reimbursed up to 1200 INR per day.\n")
-    (folder / "policies" / "cabs.txt").write_text("Airport cabs need manager approval above 2000 INR.\n")
+    folder = write_policy_docs(tmp_path / "docs")
     (folder / "notes.csv").write_text("not,an,extension,we,index\n")
     (folder / ".hidden.md").write_text("hidden files are not indexed\n")
     return folder

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.framework.rag._helpers import run_cli, store_state, stored_text
+from tests.framework.rag._helpers import run_cli, store_state, stored_text, write_policy_docs
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \| [A-Z]+ \| [\w.]+ \| ")
 
@@ -33,12 +33,7 @@ def recorded_input(db: Path, collection: str = "documents") -> str | None:
 
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    (folder / "policies").mkdir(parents=True)
-    (folder / "hotels.md").write_text("# Hotels\n\nHotel stays are capped at 4000 INR per night.\n")
-    (folder / "meals.txt").write_text("Meals are reimbursed up to 1200 INR per day.\n")
-    (folder / "policies" / "cabs.txt").write_text("Airport cabs need manager approval above 2000 INR.\n")
-    return folder
+    return write_policy_docs(tmp_path / "docs")
 
 
 # -- 1. one store, one input folder ---------------------------------------------------------------

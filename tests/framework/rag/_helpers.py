@@ -186,3 +186,12 @@ def write_corpus(folder: Path, count: int, prefix: str = "doc") -> list[Path]:
         path.write_text(f"# {prefix} {index}\n\nTopic {index}: {words}.\n", encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def write_policy_docs(folder: Path) -> Path:
+    """Three small policy documents in two folders: the ingest tests' usual corpus."""
+    (folder / "policies").mkdir(parents=True)
+    (folder / "hotels.md").write_text("# Hotels\n\nHotel stays are capped at 4000 INR per night.\n")
+    (folder / "meals.txt").write_text("Meals are reimbursed up to 1200 INR per day.\n")
+    (folder / "policies" / "cabs.txt").write_text("Airport cabs need manager approval above 2000 INR.\n")
+    return folder
