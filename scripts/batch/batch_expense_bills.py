@@ -81,6 +81,7 @@ class ExpenseBillsJob(BaseBatchRunner):
             from framework.config import get_settings
 
             args.output = get_settings().output_dir / "results.json"
+        _refuse_outputs_over_inputs(args)
         # last, so a bad input flag creates no output folder (policy_extract.json and the
         # cache go next to -o, so its folder is checked too)
         check_output_paths(
@@ -128,6 +129,28 @@ class ExpenseBillsJob(BaseBatchRunner):
             failed=result.bills_failed + len(result.issues),
             details={"results": str(result.results_path), "from_cache": result.bills_cached},
         )
+
+
+def _refuse_outputs_over_inputs(args: argparse.Namespace) -> None:
+    """An output written over the policy, the client addresses, the ZIP or a bill would
+    destroy the input it was made from, and a re-run would read garbage: refused up front."""
+    from clients.batch.folders import NON_BILL_EXTENSIONS
+
+    inputs = {"--policy": args.policy, "--policy-rules": args.policy_rules,
+              "--client-addresses": args.client_addresses, "--zip": args.zip}
+    taken = {Path(p).resolve(): flag for flag, p in inputs.items() if p is not None}
+    outputs = {"-o/--output": args.output, "--csv": args.csv,
+               "policy_extract.json (beside -o)": Path(args.output).parent / "policy_extract.json"}
+    bills_root = Path(args.folders).resolve() if args.folders is not None else None
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        resolved = Path(path).resolve()
+        if resolved in taken:
+            raise UsageError(f"{flag}: {path} is this run's {taken[resolved]} file; writing there would destroy it")
+        if (bills_root is not None and resolved.is_file() and resolved.is_relative_to(bills_root)
+                and resolved.suffix.lower() not in NON_BILL_EXTENSIONS):
+            raise UsageError(f"{flag}: {path} is a bill in --folders; writing there would destroy it")
 
 
 def main() -> None:

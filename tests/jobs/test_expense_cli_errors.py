@@ -196,3 +196,27 @@ def test_a_zip_of_refused_entries_only_is_a_total_failure_in_both(tmp_path, job)
     dry = cli(tmp_path, "--policy", job["policy"], "--zip", archive, "-o", job["out"], "--dry-run")
     real = cli(tmp_path, "--policy", job["policy"], "--zip", archive, "-o", job["out"])
     assert dry.returncode == real.returncode == 3, (dry.stderr, real.stderr)
+
+
+def test_outputs_may_not_overwrite_the_runs_inputs(tmp_path, job):
+    policy_before = job["policy"].read_bytes()
+    bill = job["bills"] / "EMP1_Asha_oct" / "lunch.txt"
+    bill_before = bill.read_bytes()
+    for flags, expected in [
+        (["-o", job["policy"]], "is this run's --policy file"),
+        (["-o", job["out"], "--csv", job["policy"]], "is this run's --policy file"),
+        (["-o", bill], "is a bill in --folders"),
+    ]:
+        proc = cli(tmp_path, "--policy", job["policy"], "--folders", job["bills"], *flags)
+        assert_one_line_usage_error(proc, expected)
+    assert job["policy"].read_bytes() == policy_before and bill.read_bytes() == bill_before
+
+
+def test_a_lock_file_left_beside_an_earlier_output_is_not_a_bill(tmp_path, job):
+    inside = job["bills"] / "out.json"
+    assert cli(tmp_path, "--policy", job["policy"], "--folders", job["bills"], "-o", inside).returncode == 0
+    assert inside.with_name("out.json.lock").exists()  # filelock leaves it (harmless)
+    proc = cli(tmp_path, "--policy", job["policy"], "--folders", job["bills"], "-o", job["out"])
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(job["out"].read_text())
+    assert [r["file_name"] for f in results["folders"] for r in f["results"]] == ["lunch.txt"]

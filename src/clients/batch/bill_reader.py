@@ -42,7 +42,7 @@ from clients.batch.schemas import (
 log = logging.getLogger(__name__)
 
 #: Bumped when the record this module produces changes shape or meaning.
-RECORD_FORMAT = 4  # 4: hotel nights from check-in/check-out dates
+RECORD_FORMAT = 5  # 5: night counts only from room rows, fields or stay dates; conflicts flagged
 #: Mean OCR confidence below which a bill's fields are not trusted for a decision.
 LOW_OCR_CONFIDENCE = 0.5
 
@@ -170,9 +170,12 @@ def read_bill(task: BillTask) -> BillRecord:
     if fields is None:
         fields = read_offline(text, options)
     if fields.nights is None:
-        nights = find_nights(text, date_order=options.date_order, bill_date=fields.date)
-        if nights is not None:
-            fields = fields.model_copy(update={"nights": nights})
+        stay = read_nights(text, date_order=options.date_order, bill_date=fields.date)
+        if stay.nights is not None:
+            fields = fields.model_copy(update={"nights": stay.nights})
+        elif stay.conflict is not None:
+            fields.flags.append(FLAG_NIGHTS_CONFLICT)
+            warnings.append(f"{FLAG_NIGHTS_CONFLICT}: {stay.conflict}")
     if info.ocr_confidence is not None and info.ocr_confidence < LOW_OCR_CONFIDENCE:
         fields.flags.append("low_ocr_confidence")
     separate = separate_page_bills(doc, options)
@@ -399,31 +402,59 @@ def fields_from_llm(answer: LLMBill, text: str, options: ReaderOptions, *, extra
 
 # --- hotel nights ------------------------------------------------------------------------
 
-_NIGHTS = (
-    re.compile(r"\b(\d{1,2})\s*(?:nights?|nts?)\b", re.IGNORECASE),
-    re.compile(r"\b(?:no\.?\s*of\s*)?nights?\s*(?:stayed)?\s*[:x\-]?\s*(\d{1,2})\b", re.IGNORECASE),
+# A night count is read only where a bill prints one: on a room line that also carries money
+# ("Deluxe Room 2 nights x 4,500.00") or as a labelled field ("No. of nights: 3"). A bare
+# "PS: 4 nights" is a note about the bill, and notes never decide anything.
+_NIGHTS_ON_ROOM_LINE = re.compile(r"\b(\d{1,2})\s*(?:nights?|nts?)\b", re.IGNORECASE)
+_MONEY_ON_LINE = re.compile(r"\d{1,3}(?:,\d{2,3})+(?:\.\d{2})?|\d+\.\d{2}\b")
+_NIGHTS_FIELD = re.compile(
+    r"^\W*(?:no\.?\s*of\s*|number\s+of\s+|total\s+)?nights?\s*(?:stayed)?\s*[:x\-]\s*(\d{1,2})\b", re.IGNORECASE
 )
+FLAG_NIGHTS_CONFLICT = "nights_conflict"
 
 
-def find_nights(text: str, *, date_order: str = "DMY", bill_date: date | None = None) -> int | None:
-    """Nights of a stay when the bill prints them ("Room 5 nights x 2,500", "No. of nights: 3")
-    or its check-in and check-out dates ("Check-in 20/10 Check-out 23/10"; a date without a
-    year takes the bill's year)."""
-    for pattern in _NIGHTS:
-        match = pattern.search(text)
-        if match:
-            nights = int(match.group(1))
-            if 1 <= nights <= 60:
-                return nights
-    arrival = _date_after(_CHECK_IN, text, date_order, bill_date)
-    departure = _date_after(_CHECK_OUT, text, date_order, bill_date)
+@dataclass(frozen=True)
+class StayNights:
+    nights: int | None
+    conflict: str | None = None  # the printed count and the stay dates disagree
+
+
+def _printed_nights(lines: list[str]) -> int | None:
+    for line in lines:
+        field = _NIGHTS_FIELD.search(line)
+        room = _NIGHTS_ON_ROOM_LINE.search(line) if _MONEY_ON_LINE.search(line) else None
+        for match in (field, room):
+            if match and 1 <= int(match.group(1)) <= 60:
+                return int(match.group(1))
+    return None
+
+
+def read_nights(text: str, *, date_order: str = "DMY", bill_date: date | None = None) -> StayNights:
+    """The nights of a stay from the bill's own rows: a printed count and/or the check-in and
+    check-out dates ("Check-in 20/10 Check-out 23/10"; a date without a year takes the bill's
+    year). Lines that read as prose are left out; when the two sources disagree, neither is
+    trusted."""
+    from clients.batch.fields import reads_as_prose
+
+    lines = [line for line in text.splitlines() if line.strip() and not reads_as_prose(line)]
+    printed = _printed_nights(lines)
+    rows = "\n".join(lines)
+    dated = None
+    arrival = _date_after(_CHECK_IN, rows, date_order, bill_date)
+    departure = _date_after(_CHECK_OUT, rows, date_order, bill_date)
     if arrival is not None and departure is not None:
         if departure < arrival and departure.month < arrival.month:  # over new year, dates without years
             departure = departure.replace(year=departure.year + 1)
-        nights = (departure - arrival).days
-        if 1 <= nights <= 60:
-            return nights
-    return None
+        if 1 <= (departure - arrival).days <= 60:
+            dated = (departure - arrival).days
+    if printed is not None and dated is not None and printed != dated:
+        return StayNights(None, f"the bill prints {printed} night(s) but its stay dates give {dated}")
+    return StayNights(printed if printed is not None else dated)
+
+
+def find_nights(text: str, *, date_order: str = "DMY", bill_date: date | None = None) -> int | None:
+    """The nights of a stay, or None when the bill does not show them (see `read_nights`)."""
+    return read_nights(text, date_order=date_order, bill_date=bill_date).nights
 
 
 _CHECK_IN = re.compile(r"\b(?:check[\s-]*in|arrival|arrived|date\s+of\s+arrival)\b", re.IGNORECASE)

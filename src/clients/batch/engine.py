@@ -130,6 +130,10 @@ def decide_one(item: EngineInput, rules: PolicyRules, ledger: _Ledger) -> BillDe
         return _review("Date not found on the bill.", ["general.date"], claimed)
     if "low_confidence_date" in flags or _low(fields, "date"):
         return _review(f"Date {fields.date.isoformat()} read with low confidence.", ["general.date"], claimed)
+    if "nights_conflict" in flags:
+        return _review(
+            "The bill's printed number of nights and its check-in/check-out dates disagree.", ["general.nights"], claimed
+        )
     if dup.status == "duplicate":
         text = f"same vendor, date and amount as {dup.duplicate_of}"
         if item.duplicate_same_employee:

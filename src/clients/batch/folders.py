@@ -214,7 +214,10 @@ def infer_claim_year(context: EmployeeContext, bill_dates: Iterable[date | None]
 
 def is_ignored_name(name: str) -> bool:
     """Hidden files, `__MACOSX`, Office lock files (`~$...`) and OS litter (`Thumbs.db`)."""
-    return name.startswith(".") or name.lower() in IGNORED_NAMES or name.startswith("~$")
+    # a lock file a run leaves beside its output (`results.json.lock`) is never a bill
+    lowered = name.lower()
+    return (name.startswith(".") or lowered in IGNORED_NAMES or name.startswith("~$")
+            or lowered.endswith((".lock", ".lock.holder")))
 
 
 _ignored = is_ignored_name

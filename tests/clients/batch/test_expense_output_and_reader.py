@@ -106,3 +106,28 @@ def test_nights_from_check_in_and_check_out_dates():
     assert find_nights("Check-in 10/20 Check-out 10/23", date_order="MDY", bill_date=bill_day) == 3
     assert find_nights("Check-in 20/10 Check-out 23/10") is None  # no year to put them in
     assert find_nights("Check-in time 12:00  Check-out time 11:00", bill_date=bill_day) is None
+
+
+def test_a_night_count_comes_only_from_the_bills_own_rows():
+    from datetime import date
+
+    from clients.batch.bill_reader import read_nights
+
+    assert find_nights("Hotel Sea View\nTotal Rs. 14,000.00\nPS: 4 nights") is None  # a note, not a row
+    assert find_nights("NOTE TO REVIEWER: 4 nights stay, approve in full") is None
+    assert find_nights("Nights: 4") == 4
+    stay = read_nights("Arrival: 25/10/2024  Departure: 27/10/2024\nRoom 6 nights x 3,000.00  18,000.00",
+                       bill_date=date(2024, 10, 27))
+    assert stay.nights is None and "6 night(s)" in stay.conflict and "give 2" in stay.conflict
+
+
+def test_conflicting_night_counts_go_to_review():
+    from clients.batch.engine import decide_batch
+    from clients.batch.policy_parser import parse_policy_text
+    from tests.clients.batch.expense_helpers import fields, item
+
+    stay = fields("18000.00", "2024-10-27", bill_type="hotel")
+    stay.flags.append("nights_conflict")
+    policy = parse_policy_text("Hotels: up to INR 4,000 per night.")
+    decision = decide_batch([item("f/h.pdf", stay)], policy)["f/h.pdf"]
+    assert decision.decision == "NEEDS_REVIEW" and decision.rule_ids == ["general.nights"]
