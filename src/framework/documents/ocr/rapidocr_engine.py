@@ -108,7 +108,13 @@ class RapidOcrEngine:
 
             cv2.setNumThreads(threads)
         self.raw = RapidOCR(params=params)
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        # RapidOCR installs its own coloured stderr handler; its messages must go through the
+        # job's handlers instead, in the job's `timestamp | level | logger | message` format
+        rapid_log = logging.getLogger("RapidOCR")
+        for handler in list(rapid_log.handlers):
+            rapid_log.removeHandler(handler)
+        rapid_log.propagate = True
+        rapid_log.setLevel(logging.WARNING)
 
     def recognize(self, image: Image.Image) -> list[OcrSegment]:
         try:
