@@ -14,6 +14,13 @@ the phrases "at actuals", "whichever is lower", "with approval", "not reimbursab
 on the categories of their segment. A short line naming only a category ("Meals:") is a
 heading for the lines under it. Sentences with an amount but no category are reported in
 `PolicyRules.warnings` rather than guessed at.
+
+A clause naming no category that restates a limit of the category named before it on its line
+("Hotels: INR 5,000 per night in metros; INR 3,000 per night elsewhere") is a condition on that
+category: the lower limit is kept, with a warning (conditions are not modelled). A sentence about
+travel abroad ("International travel: hotels up to USD 150 per night") is the foreign-travel
+rule, not the hotel rule. Limits in different currencies are never compared; yearly limits are
+only warned about.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from clients.batch.categories import EXCLUSION_TERMS, find_categories
 from clients.batch.money import detect_currency
 from clients.batch.schemas import CategoryRule, PolicyRules, money2
 
-PARSER_NAME = "offline-policy-parser/2"
+PARSER_NAME = "offline-policy-parser/3"
 
 _CURRENCY_WORDS = {
     "inr": "INR", "rs": "INR", "rs.": "INR", "₹": "INR", "rupee": "INR", "rupees": "INR", "/-": "INR",
@@ -130,14 +137,35 @@ class _Amount:
 class _Builder:
     rule: CategoryRule
     conflicts: list[str] = field(default_factory=list)
+    # every limit as written, with its currency: limits in different currencies are never
+    # compared (USD 150 is not "lower" than INR 4,000); `finish` keeps one currency's
+    limits: dict[str, list[tuple[Decimal, str]]] = field(default_factory=dict)
 
-    def set_limit(self, attr: str, value: Decimal) -> None:
-        current = getattr(self.rule, attr)
-        # two limits of one kind (two sentences, or "5,000 in metro cities and 3,000 elsewhere")
-        # keep the stricter one: conditions such as city or grade are not modelled, so say so
-        if current is not None and current != value:
-            self.conflicts.append(f"{self.rule.id}.{attr}: {min(current, value)} of {current} and {value}")
-        setattr(self.rule, attr, value if current is None else min(current, value))
+    def set_limit(self, attr: str, value: Decimal, currency: str) -> None:
+        self.limits.setdefault(attr, []).append((value, currency))
+
+    def currencies(self) -> list[str]:
+        return [currency for values in self.limits.values() for _, currency in values]
+
+    def finish(self, currency: str) -> list[str]:
+        """Write the limits in `currency` into the rule; return the ones left out."""
+        dropped = []
+        for attr, values in self.limits.items():
+            kept = None
+            for value, code in values:
+                if code != currency:
+                    dropped.append(f"{attr} {code} {value}")
+                elif kept is None or attr in ("per_km_rate", "approval_above"):
+                    kept = value  # (a later rate or threshold replaces an earlier one)
+                else:
+                    # two limits of one kind (two sentences, or "5,000 in metro cities and
+                    # 3,000 elsewhere") keep the stricter one: conditions such as city or
+                    # grade are not modelled, so say so
+                    if kept != value:
+                        self.conflicts.append(f"{self.rule.id}.{attr}: {min(kept, value)} of {kept} and {value}")
+                    kept = min(kept, value)
+            setattr(self.rule, attr, kept)
+        return dropped
 
 
 def parse_amount_token(match: re.Match[str]) -> tuple[Decimal, str] | None:
@@ -185,7 +213,20 @@ def _find_amounts(text: str) -> list[_Amount]:
 
 
 def split_sentences(text: str) -> list[tuple[str, bool]]:
-    """Policy text -> sentences, each with whether it is a bare heading line.
+    """Policy text -> sentences, each with whether it is a bare heading line."""
+    return [(part.text, part.heading) for part in _split_parts(text)]
+
+
+@dataclass
+class _Part:
+    text: str
+    heading: bool
+    line: int  # which (joined) line of the policy it is on
+    after: str  # how the part before it on its line ended: ";", "." ("" for the first part)
+
+
+def _split_parts(text: str) -> list[_Part]:
+    """Policy text -> sentences and the clauses of a sentence cut at ";", with their line.
 
     Lines of one paragraph are joined when a line does not end a sentence and the next
     continues it (PDF and OCR text wraps lines anywhere)."""
@@ -221,17 +262,19 @@ def split_sentences(text: str) -> list[tuple[str, bool]]:
         else:
             merged.append(line)
         blank_before = False
-    sentences: list[tuple[str, bool]] = []
+    parts: list[_Part] = []
     for index, line in enumerate(merged):
         if (index in md_headings and not _AMOUNT.search(line)) or _is_heading(line):
-            sentences.append((line.rstrip(":").strip(), True))
+            parts.append(_Part(line.rstrip(":").strip(), True, index, ""))
             continue
         protected = _ABBREVIATIONS.sub(lambda m: m.group(1) + "\u2024", line)
+        after = ""
         for part in re.split(r"(?<=[.;!?])\s+(?=[A-Z₹(\"'])", protected):
             part = part.replace("\u2024", ".").strip()
             if part:
-                sentences.append((part, False))
-    return sentences
+                parts.append(_Part(part, False, index, after))
+                after = ";" if part.endswith(";") else "."
+    return parts
 
 
 def _is_heading(line: str) -> bool:
@@ -314,6 +357,33 @@ def _table_currency(text: str) -> str:
     return "\n".join(out)
 
 
+# a sentence about travel abroad: its limits are the foreign-travel category's, not those of
+# the hotels or meals it names ("International travel: hotels up to USD 150 per night")
+_FOREIGN = re.compile(
+    r"\b(?:international|overseas|foreign)\s+(?:travel\w*|trips?|tours?|visits?|assignments?|journeys?|business\s+travel)\b"
+    r"|\babroad\b|\boutside\s+(?:india|the\s+country)\b",
+    re.IGNORECASE,
+)
+FOREIGN_TRAVEL = "foreign_travel"
+# "Training: ..." at the start of a clause: a label of its own
+_LABEL = re.compile(r"^\s*(?P<label>[^:;.\d]{1,40}):\s*\S")
+# a label that is a condition on the category before it ("Grade B: Rs 1,000 per day"), not a topic
+_CONDITION_LABEL = re.compile(
+    r"\b(?:grades?|bands?|levels?|cadres?|class|tiers?|categor(?:y|ies)|metros?|non-metros?|cit(?:y|ies)|towns?"
+    r"|employees?|staff|managers?|executives?|directors?|officers?|seniors?|juniors?|trainees?|interns?"
+    r"|others?|elsewhere|rest)\b",
+    re.IGNORECASE,
+)
+
+
+def _limit_kind(amount: _Amount) -> str | None:
+    """Which limit an amount sets; None for a yearly one (not enforced)."""
+    if amount.threshold:
+        return "approval_above"
+    return {"day": "per_day_limit", "night": "per_day_limit", "month": "per_month_limit", "km": "per_km_rate",
+            "year": None}.get(amount.period or "", "per_bill_limit")
+
+
 def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRules:
     """Read policy sentences into `PolicyRules`. Never raises; what it cannot place is listed
     in `warnings`."""
@@ -321,8 +391,14 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
     builders: dict[str, _Builder] = {}
     rules = PolicyRules(currency=default_currency, parser=PARSER_NAME)
     currencies: list[str] = []
-    rule_currencies: dict[str, list[str]] = {}
     heading: list[str] = []
+    heading_foreign = False
+    # the category the clauses before this one on its line were about, the kinds of limit they
+    # set, and the categories a leading label ("Hotels: ...") names
+    line_no = -1
+    line_ids: list[str] = []
+    line_kinds: set[str] = set()
+    label_ids: list[str] = []
 
     def builder(cid: str, label: str) -> _Builder:
         if cid not in builders:
@@ -333,12 +409,25 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
         if sentence not in rule.sources:
             rule.sources.append(sentence)
 
-    for sentence, is_heading in split_sentences(text):
-        if is_heading:
+    def warn(message: str) -> None:
+        if message not in rules.warnings:
+            rules.warnings.append(message)
+
+    for part in _split_parts(text):
+        sentence = part.text
+        if part.heading:
             # every heading ends the section before it; a title naming the whole policy
             # ("Acme India Travel Policy") heads no category
             heading = [] if _TITLE.search(sentence) else [cid for cid, _, _ in find_categories(sentence)]
+            heading_foreign = bool(heading) and (FOREIGN_TRAVEL in heading or bool(_FOREIGN.search(sentence)))
+            if heading_foreign:
+                heading = [FOREIGN_TRAVEL]
+            line_no = -1
             continue
+        if part.line != line_no:
+            line_no, line_ids, line_kinds = part.line, [], set()
+            label = _LABEL.match(sentence)
+            label_ids = [cid for cid, _, _ in find_categories(label.group("label"))] if label else []
         used = False
         # --- rules about every bill -------------------------------------------------------
         if _RECEIPTS.search(sentence):
@@ -367,25 +456,68 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
 
         # --- rules about categories ---------------------------------------------------------
         segments = _segments(sentence)
+        sentence_amounts = _find_amounts(sentence)
+        kinds = {_limit_kind(a) for a in sentence_amounts}
+        yearly_only = bool(sentence_amounts) and kinds == {None}
         inherited = False
-        # a sentence naming no category belongs to its heading's category, unless it is a rule
-        # about every bill ("Alcohol is not reimbursable", "Bills older than 60 days ...")
-        if segments == [([], sentence)] and heading and (not used or _AMOUNT.search(sentence)):
-            segments = [(list(heading), sentence)]
-            inherited = True
-        if not _AMOUNT.search(sentence) and age is None and _LIMIT_WORDS.search(sentence) and re.search(r"\d", sentence):
+        if segments == [([], sentence)]:
+            own_label = _LABEL.match(sentence)
+            new_topic = (
+                part.after == "" or own_label is not None and not _CONDITION_LABEL.search(own_label.group("label"))
+            )
+            if (
+                line_ids and not new_topic and kinds and None not in kinds and kinds <= line_kinds
+                and (part.after == ";" or line_ids == label_ids)
+            ):
+                # a clause restating a limit of the category named before it on its line
+                # ("Hotels: INR 5,000 per night in metros; INR 3,000 per night elsewhere", or
+                # "Meals: Grade A up to Rs 2,000 per day. Grade B up to Rs 1,000 per day")
+                segments = [(list(line_ids), sentence)]
+                inherited = True
+            # a sentence naming no category belongs to its heading's category, unless it is a
+            # rule about every bill ("Alcohol is not reimbursable", "Bills older than 60 days
+            # ...") or only a yearly limit (not enforced: no category's rule)
+            elif heading and (not used or sentence_amounts) and not yearly_only:
+                segments = [(list(heading), sentence)]
+                inherited = True
+        plan = [(ids, chunk, _find_amounts(chunk)) for ids, chunk in segments]
+        if not inherited and (
+            heading_foreign or _FOREIGN.search(sentence) or any(FOREIGN_TRAVEL in ids for ids, _ in segments)
+        ):
+            # "International travel: hotels up to USD 150 per night": the foreign-travel rule,
+            # never the (domestic) hotel rule; but in "Hotels up to INR 4,000 per night in India
+            # and USD 150 abroad" the amounts in the home currency stay with the hotel rule
+            mixed = len({a.currency for a in sentence_amounts}) > 1 and default_currency in {
+                a.currency for a in sentence_amounts
+            }
+            foreign_plan = []
+            for ids, chunk, amounts in plan:
+                if not ids or ids == [FOREIGN_TRAVEL]:
+                    foreign_plan.append((ids, chunk, amounts))
+                elif mixed:
+                    home = [a for a in amounts if a.currency == default_currency]
+                    domestic = [cid for cid in ids if cid != FOREIGN_TRAVEL]
+                    foreign_plan.append((domestic, chunk, home))
+                    foreign_plan.append(([FOREIGN_TRAVEL], chunk, [a for a in amounts if a not in home]))
+                else:
+                    foreign_plan.append(([FOREIGN_TRAVEL], chunk, amounts))
+            plan = foreign_plan
+        if not sentence_amounts and age is None and _LIMIT_WORDS.search(sentence) and re.search(r"\d", sentence):
             rules.warnings.append(f"a limit whose amount could not be read (no known currency?), not used: {sentence!r}")
-        for ids, chunk in segments:
-            amounts = _find_amounts(chunk)
-            for amount in amounts:
-                currencies.append(amount.currency)
+        if any(kind is None for kind in kinds):
+            warn(f"yearly limits are not enforced: {sentence!r}")
+        labels = {cid: phrase for cid, phrase, _ in find_categories(sentence)}
+        currencies.extend(a.currency for a in sentence_amounts)
+        for ids, chunk, amounts in plan:
             if not ids:
-                if amounts and not used:
+                if any(_limit_kind(a) is not None for a in amounts) and not used:
                     rules.warnings.append(f"amount without a category, not used: {sentence!r}")
                 continue
             if not _has_content(chunk):
                 continue  # a category only named ("... Travel and Expense Policy") makes no rule
-            labels = {cid: phrase for cid, phrase, _ in find_categories(chunk)}
+            if not inherited:
+                line_ids, line_kinds = list(ids), set()
+            line_kinds.update(kind for a in amounts if (kind := _limit_kind(a)) is not None)
             chunk_negative = _NEGATIVE.search(chunk)
             # "excluding alcohol" in a meals sentence is an exclusion, not a ban on meals
             bans_category = bool(chunk_negative) and not (items and not _category_before_negative(chunk))
@@ -403,23 +535,12 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
                 if bans_category and not amounts and not inherited:
                     rule.not_reimbursable = True
                 for amount in amounts:
-                    if amount.period != "year":
-                        rule_currencies.setdefault(cid, []).append(amount.currency)
-                    if amount.threshold:
-                        rule.approval_above = amount.value
-                        continue
-                    if amount.period in ("day", "night"):
-                        b.set_limit("per_day_limit", amount.value)
-                        if amount.period == "night":
-                            rule.day_unit = "night"
-                    elif amount.period == "month":
-                        b.set_limit("per_month_limit", amount.value)
-                    elif amount.period == "km":
-                        rule.per_km_rate = amount.value
-                    elif amount.period == "year":
-                        rules.warnings.append(f"yearly limits are not enforced: {sentence!r}")
-                    else:
-                        b.set_limit("per_bill_limit", amount.value)
+                    kind = _limit_kind(amount)
+                    if kind is None:
+                        continue  # yearly: warned above
+                    b.set_limit(kind, amount.value, amount.currency)
+                    if amount.period == "night":
+                        rule.day_unit = "night"
     if currencies:
         # the policy's currency is the one its amounts are written in
         counts = {c: currencies.count(c) for c in currencies}
@@ -428,14 +549,26 @@ def parse_policy_text(text: str, *, default_currency: str = "INR") -> PolicyRule
             rules.warnings.append(
                 f"the policy mixes currencies {sorted(counts)}; each category's limits keep their own currency"
             )
-    for cid, codes in rule_currencies.items():
+    for cid in sorted(builders):
+        b = builders[cid]
+        codes = b.currencies()
         distinct = sorted(set(codes))
-        if len(distinct) == 1 and distinct[0] != rules.currency:
-            builders[cid].rule.currency = distinct[0]
-        elif len(distinct) > 1:
-            builders[cid].rule.requires_approval = True
+        # a category's limits are in one currency: its own when it has one, else the policy's
+        # when among them, else its most used; limits in another currency are not compared
+        # with them (a bill in that currency goes to review: no exchange rate is applied)
+        own = (
+            distinct[0] if len(distinct) == 1
+            else rules.currency if rules.currency in distinct
+            else max(distinct, key=codes.count) if distinct
+            else rules.currency
+        )
+        dropped = b.finish(own)
+        if own != rules.currency:
+            b.rule.currency = own
+        if dropped:
             rules.warnings.append(
-                f"category {cid!r} has limits in several currencies {distinct}; its bills go to review"
+                f"category {cid!r} has limits in several currencies {distinct}; its {own} limits are used "
+                f"(not {', '.join(dropped)}); its bills in other currencies go to review"
             )
     rules.categories = [builders[cid].rule for cid in sorted(builders)]
     for cid in sorted(builders):

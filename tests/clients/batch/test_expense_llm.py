@@ -115,7 +115,7 @@ def test_malformed_answers_fall_back_to_the_offline_readers_and_are_retried_next
         settings = _settings(tmp_path, srv.base_url)
         first = run(ExpenseJobConfig(policy=policy, folders=bills, output=out, settings=settings, workers=1, retries=1))
         extract = json.loads((tmp_path / "out" / "policy_extract.json").read_text())
-        assert extract["rules"]["parser"] == "offline-policy-parser/2"
+        assert extract["rules"]["parser"] == "offline-policy-parser/3"
         assert "offline parser" in extract["rules"]["warnings"][0]
         results = _bills(out)
         assert all(r["warnings"][0].startswith("llm_fallback") for r in results.values())
