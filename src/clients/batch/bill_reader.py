@@ -402,11 +402,13 @@ def fields_from_llm(answer: LLMBill, text: str, options: ReaderOptions, *, extra
 
 # --- hotel nights ------------------------------------------------------------------------
 
-# A night count is read only where a bill prints one: on a room line that also carries money
-# ("Deluxe Room 2 nights x 4,500.00") or as a labelled field ("No. of nights: 3"). A bare
+# A night count is read only where a bill prints one: on a room line (money or a room word on
+# it: "Deluxe Room 2 nights x 4,500.00", "Room charges 1 night") or as a labelled field
+# ("No. of nights: 3"). A bare
 # "PS: 4 nights" is a note about the bill, and notes never decide anything.
 _NIGHTS_ON_ROOM_LINE = re.compile(r"\b(\d{1,2})\s*(?:nights?|nts?)\b", re.IGNORECASE)
 _MONEY_ON_LINE = re.compile(r"\d{1,3}(?:,\d{2,3})+(?:\.\d{2})?|\d+\.\d{2}\b")
+_ROOM_WORDS = re.compile(r"\b(?:room|rooms|stay|tariff|accommodation|lodging|suite|charges?|rent)\b", re.IGNORECASE)
 _NIGHTS_FIELD = re.compile(
     r"^\W*(?:no\.?\s*of\s*|number\s+of\s+|total\s+)?nights?\s*(?:stayed)?\s*[:x\-]\s*(\d{1,2})\b", re.IGNORECASE
 )
@@ -422,7 +424,8 @@ class StayNights:
 def _printed_nights(lines: list[str]) -> int | None:
     for line in lines:
         field = _NIGHTS_FIELD.search(line)
-        room = _NIGHTS_ON_ROOM_LINE.search(line) if _MONEY_ON_LINE.search(line) else None
+        row = _MONEY_ON_LINE.search(line) or _ROOM_WORDS.search(line)
+        room = _NIGHTS_ON_ROOM_LINE.search(line) if row else None
         for match in (field, room):
             if match and 1 <= int(match.group(1)) <= 60:
                 return int(match.group(1))

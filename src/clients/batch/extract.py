@@ -33,7 +33,7 @@ from clients.batch.totals import read_total
 from clients.batch.vendors import guess_vendor
 
 # Bump whenever extraction behaviour changes: it is part of the cache key of every bill.
-EXTRACTOR_VERSION = "offline-rules/3"
+EXTRACTOR_VERSION = "offline-rules/4"
 
 
 # No-break, narrow no-break, thin and figure spaces between digit groups are thousands

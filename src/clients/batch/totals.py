@@ -19,6 +19,12 @@ Text on a bill can never decide its amount: a line that reads as a sentence or a
 corroboration (only when nothing else is left is its amount shown, at low confidence), and when
 two full total labels disagree and neither the arithmetic nor the payment picks one, the amount
 goes to review at low confidence rather than to whichever line came last.
+
+Nor can a total the bill's own figures rule out: when the bill shows a subtotal and tax or charge
+lines and no way of adding them up comes near the total ("Sub Total 310.00 / GST 15.50 / Grand
+Total 1,325.50"), while no payment line and no sum of items confirms it, another printed total
+the arithmetic does confirm is read instead, and failing that the amount goes to review at low
+confidence.
 """
 
 from __future__ import annotations
@@ -39,10 +45,11 @@ ZERO = Decimal("0")
 # --- label roles -----------------------------------------------------------------------------
 
 # OCR misspells the few words that matter ("Totai", "T0TAL", "Arnt"); they are repaired by a
-# fuzzy match against this vocabulary before any rule looks at a label.
-_VOCAB = ("total", "subtotal", "amount", "payable", "change", "tendered", "rounding", "grand", "nett",
-          "inclusive", "including", "excluding", "savings", "discount", "received", "quantity", "summary",
-          "balance", "gesamt", "summe")
+# fuzzy match against this vocabulary before any rule looks at a label. "charge(s/d)" are in it so
+# that "Service Charge 100.00" stays a charge instead of being "repaired" into "change".
+_VOCAB = ("total", "subtotal", "amount", "payable", "change", "charge", "charged", "charges", "tendered",
+          "rounding", "grand", "nett", "inclusive", "including", "excluding", "savings", "discount", "received",
+          "quantity", "summary", "balance", "gesamt", "summe")
 _DIGIT_AS_LETTER = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b", "4": "a", "$": "s"})
 
 _QTY = re.compile(r"\b(?:qty|qtys|quantity|quantities|item\s*count|no\s*of\s*items?|total\s*items?|items?\s*s\b"
@@ -289,6 +296,9 @@ class _Book:
     totals: list[Entry]
     rates: list[Decimal] = field(default_factory=list)
     volumes: list[Decimal] = field(default_factory=list)
+    # (line, amount) of unlabelled amounts printed below the first subtotal: a "Packing 20.00"
+    # between the subtotal and the total is part of the sum even though no rule names it.
+    after_subtotal: list[tuple[int, Decimal]] = field(default_factory=list)
 
     @classmethod
     def of(cls, entries: list[Entry], *, whole_amounts: bool = False) -> _Book:
@@ -312,6 +322,10 @@ class _Book:
             totals=[e for e in entries if e.role.name == "total"],
             rates=[e.value for e in entries if _RATE.search(e.source_line)],
             volumes=[e.value for e in entries if _VOLUME.search(e.source_line)],
+            after_subtotal=[(e.line_index, e.value) for e in entries if e.role.name == "item" and e.preferred
+                            and not e.in_summary and e.token.decimals and e.value > 0 and e.line_index > min(
+                                (s.line_index for s in entries if s.role.name in ("subtotal", "pretax")),
+                                default=10**9)],
         )
 
     def arithmetic(self, v: Decimal, exclude: Entry | None = None) -> bool:
@@ -342,6 +356,28 @@ class _Book:
                 if _close(sum(combo, ZERO), v):
                     return True  # "TOTAL 0% SUPPLIES 44.05" + "TOTAL 6% SUPPLIES 15.26"
         return False
+
+    def contradicts(self, v: Decimal, line: int = 10**9) -> bool:
+        """Does the bill's own arithmetic rule v out? The bill shows a subtotal and tax/charge
+        lines, and no way of adding them up (each tax, charge, tip, discount and rounding taken
+        or left out, since bills also print taxes already included or repeat one) comes within a
+        small tolerance of v: "Sub Total 310.00 / GST 15.50 / Grand Total 1,325.50". Unlabelled
+        amounts between the subtotal and the total at `line` may be added too."""
+        bases = {b for b in list(self.subtotals) + list(self.pretax) if b > 0}
+        adds = [a for a in list(self.taxes) + list(self.charges) if a > 0]
+        if v <= 0 or not bases or not adds:
+            return False
+        parts = adds + [a for i, a in self.after_subtotal if i < line] + [-d for d in self.discounts if d > 0]
+        if len(parts) > 10:
+            return False  # too many pieces to judge: no verdict
+        sums = {ZERO}
+        for part in parts:
+            sums |= {s + part for s in sums}
+        for r in self.roundings:
+            if r:
+                sums |= {s + r for s in sums} | {s - r for s in sums}
+        tolerance = max(Decimal("1.00"), v * Decimal("0.01"))
+        return not any(abs(base + s - v) <= tolerance for base in bases for s in sums)
 
     def payment(self, v: Decimal) -> bool:
         if v <= 0:
@@ -413,8 +449,11 @@ def pick_total(entries: list[Entry], *, rupee_context: bool) -> AmountResult:
             "payment": book.payment(v),
             "repeated": sum(1 for o in candidates if o is not c and o.value == v and o.line_index != c.line_index) > 0,
         }
+        # The bill's subtotal and taxes add up to something else, and no payment line shows it.
+        support["refuted"] = not (support["arithmetic"] or support["payment"]) and book.contradicts(v, c.line_index)
         score = c.role.grade if not fallback else 3.0
         score += 3.0 * support["arithmetic"] + 2.0 * support["payment"] + 1.0 * support["repeated"]
+        score -= 4.0 * support["refuted"]
         if c.line_index == last_line:
             score += 1.5
         if c.in_summary:
@@ -474,6 +513,12 @@ def pick_total(entries: list[Entry], *, rupee_context: bool) -> AmountResult:
             confidence = min(confidence, 0.6)
             if not (book.arithmetic(value, exclude=best) or book.payment(value)):
                 confidence = min(confidence, 0.55)
+    if support["refuted"] and value == best.value:
+        # "Sub Total 310.00 / GST 15.50 / Grand Total 1,325.50": the bill's own figures say
+        # 325.50, so the printed total may have been altered; a reviewer checks it. (Another
+        # reading of the number that the arithmetic confirms, like a rupee sign read as a 2,
+        # has replaced `value` above and is not in doubt.)
+        ceiling = min(ceiling, 0.4)
     confidence = round(max(0.05, min(0.97, ceiling, confidence)), 3)
     if confidence < 0.5:
         flags.append(FLAG_LOW_CONFIDENCE_AMOUNT)
