@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from scripts.batch.base import BaseBatchRunner, BatchOutcome, UsageError
-from scripts.batch.common import OutputPath, add_common_args, apply_framework_overrides, check_output_paths
+from scripts.batch.common import OutputPath, add_common_args, apply_framework_overrides, check_output_paths, path_arg
 
 EPILOG = """\
 folders: each subfolder of --folders is one employee; a name like EMP014_Asha_oct_acme gives
@@ -42,16 +42,16 @@ class ExpenseBillsJob(BaseBatchRunner):
     epilog = EPILOG
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--policy", type=Path, required=True, help="policy file (txt, md, pdf incl. scanned, docx, image)")
-        parser.add_argument("--policy-rules", type=Path, help="extra approval rules, read before the policy text")
+        parser.add_argument("--policy", type=path_arg, required=True, help="policy file (txt, md, pdf incl. scanned, docx, image)")
+        parser.add_argument("--policy-rules", type=path_arg, help="extra approval rules, read before the policy text")
         source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument("--folders", type=Path, help="folder of employee folders")
-        source.add_argument("--zip", type=Path, help="ZIP of employee folders (extracted safely)")
-        source.add_argument("--bills", type=Path, help="a folder or a .zip (chooses --folders or --zip)")
-        parser.add_argument("--client-addresses", type=Path, help="JSON: client code -> list of addresses (cab checks)")
+        source.add_argument("--folders", type=path_arg, help="folder of employee folders")
+        source.add_argument("--zip", type=path_arg, help="ZIP of employee folders (extracted safely)")
+        source.add_argument("--bills", type=path_arg, help="a folder or a .zip (chooses --folders or --zip)")
+        parser.add_argument("--client-addresses", type=path_arg, help="JSON: client code -> list of addresses (cab checks)")
         parser.add_argument("--currency", type=_currency, default="INR", help="currency of bills that show none (default INR)")
         parser.add_argument("--date-order", choices=("DMY", "MDY"), default="DMY", help="how to read 03/04/2024 (default DMY)")
-        parser.add_argument("--csv", type=Path, help="also write one row per bill to this CSV")
+        parser.add_argument("--csv", type=path_arg, help="also write one row per bill to this CSV")
         parser.add_argument("--force", action="store_true", help="ignore cached bill readings and read every bill again")
         add_common_args(
             parser, output=True, model=True, retries=True, workers=True,
@@ -66,6 +66,8 @@ class ExpenseBillsJob(BaseBatchRunner):
                 args.zip = args.bills
             else:
                 raise UsageError(f"--bills: no such folder or ZIP: {args.bills}")
+        if args.policy.is_dir():
+            raise UsageError(f"--policy: {args.policy} is a folder; give the policy file itself")
         if not args.policy.is_file():
             raise UsageError(f"--policy: file not found: {args.policy}")
         if args.policy_rules is not None and not args.policy_rules.is_file():

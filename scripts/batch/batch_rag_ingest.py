@@ -23,6 +23,7 @@ from scripts.batch.common import (
     apply_framework_overrides,
     check_output_paths,
     non_negative_int,
+    path_arg,
     positive_int,
 )
 
@@ -69,10 +70,10 @@ class BatchRagIngest(BaseBatchRunner):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_common_args(parser, input=True, retries=True, workers=True, input_help="folder of documents to index")
         group = parser.add_argument_group("ingest options")
-        group.add_argument("--persist-dir", type=Path, help="vector store folder (default: CHROMA_PERSIST_DIR, data/chroma_db)")
+        group.add_argument("--persist-dir", type=path_arg, help="vector store folder (default: CHROMA_PERSIST_DIR, data/chroma_db)")
         group.add_argument("--collection", help="collection name (default: CHROMA_COLLECTION, 'documents')")
         group.add_argument(
-            "--manifest", type=Path,
+            "--manifest", type=path_arg,
             help="JSONL file: one {\"path\": ...} line (absolute path) appended per indexed file; paths listed in "
             "it are skipped, even if changed, while the store still holds them (without it, the index records "
             "detect changes)",

@@ -13,7 +13,7 @@ from framework.config import get_settings
 from framework.rag.query_batch import MAX_QUERY_CHARS, QueryOptions, check_store, dry_run_report, run_query_batch
 
 from scripts.batch.base import BaseBatchRunner, BatchOutcome, ExitCode, RunLock, UsageError
-from scripts.batch.common import add_common_args, apply_framework_overrides, check_output_path, positive_int
+from scripts.batch.common import add_common_args, apply_framework_overrides, check_output_path, path_arg, positive_int
 
 EPILOG = f"""\
 examples:
@@ -85,7 +85,7 @@ class BatchRagQueries(BaseBatchRunner):
         )
         job = parser.add_argument_group("retrieval and throughput")
         job.add_argument("--top-k", type=positive_int, default=5, help="chunks retrieved per question (default 5)")
-        job.add_argument("--persist-dir", type=Path, help="vector store folder (default CHROMA_PERSIST_DIR)")
+        job.add_argument("--persist-dir", type=path_arg, help="vector store folder (default CHROMA_PERSIST_DIR)")
         job.add_argument("--collection", help="collection name (default CHROMA_COLLECTION)")
         job.add_argument(
             "--retriever", choices=("bm25", "dense", "hybrid"),

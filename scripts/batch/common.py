@@ -45,6 +45,14 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def path_arg(value: str) -> Path:
+    """argparse type of every path flag: an empty value (an unset shell variable) must be a
+    usage error, not the current folder."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty path is not allowed (an unset variable?)")
+    return Path(value)
+
+
 def add_common_args(
     parser: argparse.ArgumentParser,
     *,
@@ -62,9 +70,9 @@ def add_common_args(
     """Add the flags every job shares; each job opts in to the ones it uses."""
     group = parser.add_argument_group("common options")
     if input:
-        group.add_argument("--input", "-i", type=Path, required=True, help=input_help)
+        group.add_argument("--input", "-i", type=path_arg, required=True, help=input_help)
     if output:
-        group.add_argument("--output", "-o", type=Path, required=output_required, help=output_help)
+        group.add_argument("--output", "-o", type=path_arg, required=output_required, help=output_help)
     if model:
         group.add_argument(
             "--model",
@@ -90,7 +98,7 @@ def add_common_args(
     group.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="log verbosity (default INFO)"
     )
-    group.add_argument("--log-file", type=Path, help="also write the log to this file")
+    group.add_argument("--log-file", type=path_arg, help="also write the log to this file")
 
 
 def apply_framework_overrides(model: str | None = None, env_overrides: Mapping[str, object | None] | None = None) -> None:

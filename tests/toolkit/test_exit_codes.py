@@ -93,6 +93,12 @@ def test_invalid_settings_are_one_line_and_exit_1(existing, capsys, monkeypatch)
     assert "secretsecret" not in err
 
 
+@pytest.mark.parametrize("flags", [["--input", ""], ["--input", "   "]])
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(flags, capsys):
+    assert _Job(BatchOutcome(done=1)).run(flags) == ExitCode.USAGE
+    assert "an empty path is not allowed" in capsys.readouterr().err
+
+
 def test_bad_flag_exits_1_not_argparse_2(capsys):
     assert _Job().run(["--no-such-flag"]) == ExitCode.USAGE
     assert "Traceback" not in capsys.readouterr().err
