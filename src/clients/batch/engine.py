@@ -120,6 +120,11 @@ def decide_one(item: EngineInput, rules: PolicyRules, ledger: _Ledger) -> BillDe
             ["general.multiple_bills"], None if shaky_amount else claimed,
         )
     if claimed is None or "amount_not_found" in flags:
+        seen = fields.evidence.get("amount")
+        if "low_confidence_amount" in flags and seen is not None and seen.source_line:
+            # a total was printed but reads two ways (a misread rupee sign, "2.500"): say which
+            return _review(f"The total on {seen.source_line.strip()!r} reads two ways; check it against the bill.",
+                           ["general.amount"], None)
         return _review("Amount not found on the bill.", ["general.amount"], None)
     if shaky_amount:
         # not claimed: a misread total (a rupee sign read as a 2) must not count anywhere
@@ -185,10 +190,10 @@ def decide_one(item: EngineInput, rules: PolicyRules, ledger: _Ledger) -> BillDe
             ["cab.client_address"], claimed,
         )
     if rule.requires_approval:
-        return _review(f"{_label(rule)} needs prior approval under the policy.", [f"{rule.id}.requires_approval"], claimed)
+        return _review(f"{_label(rule)}: prior approval is required under the policy.", [f"{rule.id}.requires_approval"], claimed)
     if rule.approval_above is not None and claimed > rule.approval_above:
         return _review(
-            f"{_label(rule)} above {fmt(rule.approval_above, cur)} needs approval under the policy.",
+            f"{_label(rule)}: a bill above {fmt(rule.approval_above, cur)} requires approval under the policy.",
             [f"{rule.id}.approval_above"], claimed,
         )
     return _apply_limits(item, rule, rules, claimed, ledger)

@@ -131,3 +131,17 @@ def test_conflicting_night_counts_go_to_review():
     policy = parse_policy_text("Hotels: up to INR 4,000 per night.")
     decision = decide_batch([item("f/h.pdf", stay)], policy)["f/h.pdf"]
     assert decision.decision == "NEEDS_REVIEW" and decision.rule_ids == ["general.nights"]
+
+
+def test_a_total_that_reads_two_ways_is_named_in_the_reason():
+    from clients.batch.bill_reader import ReaderOptions, read_offline
+    from clients.batch.engine import decide_batch
+    from clients.batch.policy_parser import parse_policy_text
+    from framework.config import Settings
+    from tests.clients.batch.expense_helpers import item
+
+    # on a rupee bill "Total 250.00" may be Rs 50.00 with the rupee sign misread as a 2
+    read = read_offline("Cafe Roma\nDate: 05/10/2024\nTotal 250.00\n", ReaderOptions(settings=Settings(LLM_PROVIDER="offline")))
+    decision = decide_batch([item("a/x.txt", read)], parse_policy_text("Meals up to Rs 1,000 per day."))["a/x.txt"]
+    assert decision.decision == "NEEDS_REVIEW" and decision.claimed_amount is None
+    assert decision.reason == "The total on 'Total 250.00' reads two ways; check it against the bill."
