@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -129,6 +130,16 @@ def test_cleanup_full_refuses_to_empty_the_store(tmp_path, docs, capsys):
     assert after.chroma_ids == before.chroma_ids and after.sources == before.sources
     # an incremental run over an empty folder deletes nothing anyway, so it is not refused
     assert ingest(tmp_path, "--extensions", ".pdf") == 0
+    # emptied but for one unreadable file: still nothing to keep the store for
+    docs.rename(tmp_path / "away")
+    docs.mkdir()
+    (docs / "empty.txt").write_bytes(b"")
+    capsys.readouterr()
+    assert ingest(tmp_path, "--cleanup", "full") == 1
+    assert "--cleanup full refused" in capsys.readouterr().err
+    assert store_state(tmp_path / "db").chroma_ids == before.chroma_ids
+    shutil.rmtree(docs)
+    (tmp_path / "away").rename(docs)
     # an empty store is no loss
     empty_store_input = tmp_path / "nothing"
     empty_store_input.mkdir()

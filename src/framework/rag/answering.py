@@ -112,7 +112,8 @@ class ExtractiveAnswerer:
         self.min_relative_score = min_relative_score
 
     async def answer(self, query: str, chunks: Sequence["RetrievedChunk"]) -> Answer:
-        return Answer(text=self.answer_text(query, chunks), model=self.model)
+        # nothing retrieved: the canned reply is nobody's answer, as with the LLM answerer
+        return Answer(text=self.answer_text(query, chunks), model=self.model if chunks else NO_MODEL)
 
     def answer_text(self, query: str, chunks: Sequence["RetrievedChunk"]) -> str:
         wanted = set(terms(query))

@@ -619,7 +619,10 @@ class RagIngest:
             log.info("manifest: %d indexed file(s) were missing from it (an interrupted run); added", len(missing_rows))
         if options.cleanup == "full" and report.stopped_reason is None:
             gone = [source for source in records.sources() if source not in seen]
-            if gone and not seen:  # checked before the run too: the folder emptied meanwhile
+            # checked before the run too: the folder emptied meanwhile, or all that is left of
+            # it is unreadable (one empty file must not license deleting the whole store)
+            nothing_readable = report.done == 0 and report.skipped == 0
+            if gone and (not seen or nothing_readable) and len(gone) == records.count():
                 raise ConfigurationError(self._emptying_message(len(gone)))
             if gone:
                 report.chunks_deleted += writer.delete_sources(gone)
