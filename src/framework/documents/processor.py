@@ -31,7 +31,7 @@ from .text_file import read_text
 log = logging.getLogger("framework.documents")
 
 # Bump when a reader's output changes, so cached results from older code are not reused.
-CACHE_VERSION = 2  # 2: strong image/PDF signatures, text-named text read as text, IMAGE_REFUSE_PIXELS above Pillow's guard
+CACHE_VERSION = 3  # 3: RapidOCR without the line-direction classifier; 2: strong signatures, text-named text read as text
 # Errors that may pass on a re-run (engine installed later, a bug fixed): never cached.
 _UNCACHED_ERRORS = {"ocr_failed"}
 _UNCACHED_CODES = {"unexpected_error", "out_of_memory"}

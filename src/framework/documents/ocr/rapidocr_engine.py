@@ -97,6 +97,10 @@ class RapidOcrEngine:
         self.threads = threads
         params: dict[str, object] = {
             "Global.log_level": "warning",
+            # The line-direction classifier turns some long, cleanly printed lines upside down
+            # and they come back as garbage ("voe r re rue re oe rovae"); photos are already
+            # upright (EXIF) and scans are rarely upside down, so it costs more than it saves.
+            "Global.use_cls": False,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads if threads > 0 else -1,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1 if threads > 0 else -1,
         }
