@@ -80,13 +80,24 @@ def match_expression(text: str) -> str | None:
     return " OR ".join(f'"{term}"' for term in terms)
 
 
-def drop_unmatched(hits: list[LexicalHit], n_terms: int) -> list[LexicalHit]:
+#: Below this many chunks most words are in half of them, so a near-zero score says little.
+SMALL_STORE_CHUNKS = 10
+
+
+def drop_unmatched(hits: list[LexicalHit], n_terms: int, store_chunks: int | None = None) -> list[LexicalHit]:
     """Without the hits whose score is effectively zero: all the query words they hold are
     in at least half of the chunks, so FTS5 scored them ~1e-6 (see _CLAMPED_TERM_SCORE). They
-    only pad the list with unrelated sources. Kept when even the best hit is at that scale:
-    a store so small (one or two chunks) that every word is in half of it has no rare words."""
+    only pad the list with unrelated sources, and a question made only of such words ("the",
+    "what is it") gets no hits at all. Kept in a small store (under SMALL_STORE_CHUNKS), where
+    every word is in half of it and no word is rare; when the store size is not given, kept
+    when even the best hit is at that scale."""
     floor = _CLAMPED_TERM_SCORE * max(1, n_terms) * (1 + 1e-9)
-    if not hits or max(hit.score for hit in hits) <= floor:
+    if not hits:
+        return hits
+    if store_chunks is not None:
+        if store_chunks < SMALL_STORE_CHUNKS:
+            return hits
+    elif max(hit.score for hit in hits) <= floor:
         return hits
     return [hit for hit in hits if hit.score > floor]
 
@@ -165,4 +176,5 @@ class LexicalIndex:
             [expression, *params, int(limit)],
         )
         hits = [LexicalHit(cid, src, text, json.loads(meta), -float(rank)) for cid, src, text, meta, rank in rows]
-        return drop_unmatched(hits, len(query_terms(query)))
+        (store_chunks,) = self.conn.execute("SELECT count(*) FROM chunks").fetchone()
+        return drop_unmatched(hits, len(query_terms(query)), store_chunks)

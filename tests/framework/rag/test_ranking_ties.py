@@ -38,6 +38,11 @@ def test_drop_unmatched_keeps_real_matches_and_tiny_stores():
     tiny = [hit("a", 4.1e-6), hit("b", 1.1e-6)]
     assert drop_unmatched(tiny, n_terms=5) == tiny
     assert drop_unmatched([], n_terms=3) == []
+    # with the store's size known: a question of common words only gets nothing from a real
+    # store, and a tiny store (where every word is common) keeps its hits
+    assert drop_unmatched(tiny, n_terms=5, store_chunks=56) == []
+    assert drop_unmatched(tiny, n_terms=5, store_chunks=3) == tiny
+    assert [h.chunk_id for h in drop_unmatched(padded, n_terms=5, store_chunks=56)] == ["a", "b"]
 
 
 @pytest.fixture(scope="module")
