@@ -94,6 +94,9 @@ class ExpenseBillsJob(BaseBatchRunner):
         from clients.batch.dry_run import plan_run
         from clients.batch.runner import own_paths
 
+        from framework.locking import RunLock
+
+        RunLock(args.output).check_free()  # another run writing the same results.json
         own_files, own_dirs = own_paths(self._config(args))
         # raises, as the real run does, when there is no bill at all (exit 1)
         plan = plan_run(folders=args.folders, zip_path=args.zip, own_files=own_files, own_dirs=own_dirs)

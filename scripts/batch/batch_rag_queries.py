@@ -118,6 +118,7 @@ class BatchRagQueries(BaseBatchRunner):
         # run would refuse
         with get_rag(get_settings(), persist_dir=args.persist_dir, collection=args.collection) as rag:
             check_store(rag, args.retriever, dry_run=True)
+        RunLock(args.output).check_free()  # another run appending to the same output
         plan = dry_run_report(args.input, args.output, logger=self.log)
         # counted as the run would count: the questions it would ask are done (unless the
         # API fails them), the invalid lines failed

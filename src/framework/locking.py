@@ -6,6 +6,7 @@ command line, instead of interleaving lines or waiting minutes on SQLite's busy 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -34,10 +35,8 @@ class RunLock:
         target = Path(target)
         self.target = target
         if folder or target.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
             self.lock_path = target / ".lock"
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
             self.lock_path = target.with_name(target.name + ".lock")
         self.info_path = self.lock_path.with_name(self.lock_path.name + ".holder")
         self._lock = FileLock(str(self.lock_path), timeout=timeout)
@@ -53,13 +52,53 @@ class RunLock:
             f" ({info.get('command', '')})"
         )
 
+    def locked_error(self, holder: str) -> LockedError:
+        return LockedError(
+            f"{self.target} is locked by another run: {holder}. Wait for it to finish, or point this run elsewhere."
+        )
+
+    def check_free(self) -> None:
+        """What `acquire` would refuse, said without taking the lock (for dry runs)."""
+        holder = self.peek()
+        if holder is not None:
+            raise self.locked_error(holder)
+
+    def peek(self) -> str | None:
+        """Who holds the lock now, or None when it is free, without taking it or creating
+        anything (a dry run writes nothing): a shared, non-blocking flock on the existing
+        lock file. Where flock is missing (Windows) the lock is taken and let go at once."""
+        if not self.lock_path.exists():
+            return None  # never locked, so nobody holds it now
+        try:
+            import fcntl
+        except ImportError:
+            fcntl = None
+        if fcntl is None:
+            try:
+                self.acquire()
+            except LockedError:
+                return self.holder()
+            self.release()
+            return None
+        fd = os.open(self.lock_path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                    return self.holder()
+                raise
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
     def acquire(self) -> None:
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire(timeout=self._timeout)
         except Timeout:
-            raise LockedError(
-                f"{self.target} is locked by another run: {self.holder()}. Wait for it to finish, or point this run elsewhere."
-            ) from None
+            raise self.locked_error(self.holder()) from None
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),

@@ -102,6 +102,9 @@ def test_a_second_concurrent_ingest_fails_fast(tmp_path, corpus):
         assert second.returncode == 1
         assert "store" in second.stderr and "is locked by another run" in second.stderr
         assert f"pid {first.pid}" in second.stderr and "Traceback" not in second.stderr
+        # the dry run is refused the same way, without taking the lock
+        dry = run_subprocess(["--input", corpus, "--persist-dir", persist, "--dry-run"], timeout=60)
+        assert dry.returncode == 1 and "is locked by another run" in dry.stderr, dry.stderr[-2000:]
         _, err = first.communicate(timeout=300)
         assert first.returncode == 0, err[-2000:]
     finally:

@@ -220,3 +220,19 @@ def test_a_lock_file_left_beside_an_earlier_output_is_not_a_bill(tmp_path, job):
     assert proc.returncode == 0, proc.stderr
     results = json.loads(job["out"].read_text())
     assert [r["file_name"] for f in results["folders"] for r in f["results"]] == ["lunch.txt"]
+
+
+def test_a_dry_run_on_an_output_another_run_holds_exits_1_like_the_run(tmp_path, job):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom framework.locking import RunLock\n"
+         "with RunLock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(30)\n", str(job["out"])],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO / "src")}, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for extra in ([], ["--dry-run"]):
+            proc = cli(tmp_path, "--policy", job["policy"], "--folders", job["bills"], "-o", job["out"], *extra)
+            assert_one_line_usage_error(proc, "locked by another run", f"pid {holder.pid}")
+    finally:
+        holder.kill()
+        holder.wait()

@@ -103,3 +103,19 @@ def test_an_output_file_without_an_extension_stays_a_file(tmp_path):
     target = tmp_path / "out" / "results"
     with RunLock(target):
         assert not target.exists() and (tmp_path / "out" / "results.lock").exists()
+
+
+def test_peek_names_the_holder_without_taking_the_lock_or_creating_files(tmp_path):
+    target = tmp_path / "out" / "answers.jsonl"
+    assert RunLock(target).peek() is None and not (tmp_path / "out").exists()  # nothing created
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(target)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        assert f"pid {proc.pid}" in RunLock(target).peek()
+        with pytest.raises(LockedError, match="locked by another run"):
+            RunLock(target).check_free()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert RunLock(target).peek() is None  # the killed holder's lock is free
+    RunLock(target).check_free()

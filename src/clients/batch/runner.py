@@ -176,6 +176,8 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
         if config.zip is not None:
             extraction = extract_archive(Path(config.zip), cache_root / "archives", config.archive_limits)
             issues.extend(extraction.issues)
+            for issue in extraction.issues:  # said like an unreadable bill: one line each
+                log.warning("%s: refused %s: %s: %s", Path(config.zip).name, issue.name, issue.type, issue.message)
             folders = discover_employee_folders(extraction.root, known_clients, root_name=extraction.root_name)
             source = {"type": "zip", "path": str(config.zip), "sha256": extraction.sha256, "reused_extraction": extraction.reused}
         else:

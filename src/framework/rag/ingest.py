@@ -430,6 +430,8 @@ class RagIngest:
         started = time.monotonic()
         options = self.options
         report = IngestReport(dry_run=True)
+        if options.persist_dir.is_dir():
+            store_lock(options.persist_dir).check_free()  # the run would be refused: so is this
         conn = self.store.snapshot()
         records = RecordStore(conn) if conn is not None else None
         try:

@@ -88,16 +88,14 @@ def drop_unmatched(hits: list[LexicalHit], n_terms: int, store_chunks: int | Non
     """Without the hits whose score is effectively zero: all the query words they hold are
     in at least half of the chunks, so FTS5 scored them ~1e-6 (see _CLAMPED_TERM_SCORE). They
     only pad the list with unrelated sources, and a question made only of such words ("the",
-    "what is it") gets no hits at all. Kept in a small store (under SMALL_STORE_CHUNKS), where
-    every word is in half of it and no word is rare; when the store size is not given, kept
-    when even the best hit is at that scale."""
+    "what is it") gets no hits at all. In a small store (under SMALL_STORE_CHUNKS, or of
+    unknown size), where every word may be in half of it, they are kept when even the best hit
+    is at that scale."""
     floor = _CLAMPED_TERM_SCORE * max(1, n_terms) * (1 + 1e-9)
     if not hits:
         return hits
-    if store_chunks is not None:
-        if store_chunks < SMALL_STORE_CHUNKS:
-            return hits
-    elif max(hit.score for hit in hits) <= floor:
+    small = store_chunks is None or store_chunks < SMALL_STORE_CHUNKS
+    if small and max(hit.score for hit in hits) <= floor:
         return hits
     return [hit for hit in hits if hit.score > floor]
 

@@ -35,9 +35,7 @@ checks without writing anything, not even a lock file.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -234,31 +232,12 @@ def plan_queries(queries: QueryInput, state: OutputState) -> QueryPlan:
 # -- the store, before the first question -----------------------------------------------------
 def _store_holder(persist_dir: Path, *, dry_run: bool) -> str | None:
     """Who holds the store's one-writer lock (an ingest writing it), or None when it is free.
-    The real run takes the lock and lets it go at once; a dry run only looks: no lock file is
-    created and nothing is written (a shared flock probe on the ingest's existing lock file)."""
+    The real run takes the lock and lets it go at once; a dry run only looks (`RunLock.peek`)."""
     if not persist_dir.is_dir():
         return None
-    probe = RunLock(persist_dir, timeout=0)  # an existing folder: creates nothing
+    probe = RunLock(persist_dir, timeout=0, folder=True)
     if dry_run:
-        if not probe.lock_path.exists():
-            return None  # no ingest ever locked this store, so none is writing it now
-        try:
-            import fcntl
-        except ImportError:  # no flock (Windows): take the lock and let it go, as the run does
-            fcntl = None
-        if fcntl is not None:
-            fd = os.open(probe.lock_path, os.O_RDONLY)
-            try:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                except OSError as exc:
-                    if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                        return probe.holder()
-                    raise
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                return None
-            finally:
-                os.close(fd)
+        return probe.peek()
     try:
         probe.acquire()
     except LockedError:

@@ -121,13 +121,10 @@ def store_lock(persist_dir: Path):
     from framework.locking import LockedError, RunLock
 
     class _StoreLock(RunLock):
-        def acquire(self) -> None:
-            try:
-                super().acquire()
-            except LockedError:
-                raise LockedError(
-                    f"the RAG store at {self.target} is locked by another run: {self.holder()}. "
-                    "Wait for it to finish, or use another --persist-dir."
-                ) from None
+        def locked_error(self, holder: str) -> LockedError:
+            return LockedError(
+                f"the RAG store at {self.target} is locked by another run: {holder}. "
+                "Wait for it to finish, or use another --persist-dir."
+            )
 
     return _StoreLock(persist_dir, folder=True)
