@@ -67,3 +67,18 @@ def item(
         validation=validation or Validation(),
         duplicate_same_employee=same_employee_duplicate,
     )
+
+
+#: The engine's review threshold for a field's confidence.
+REVIEW_CONFIDENCE = 0.5
+
+
+def decided_amount(text: str):
+    """The amount a claim would be decided on: None when the bill goes to review for its amount."""
+    from clients.batch.bill import FLAG_LOW_CONFIDENCE_AMOUNT
+    from clients.batch.extract import extract_bill
+
+    bill = extract_bill(text)
+    if bill.amount is None or FLAG_LOW_CONFIDENCE_AMOUNT in bill.flags or bill.confidence("amount") < REVIEW_CONFIDENCE:
+        return None
+    return bill.amount

@@ -14,15 +14,7 @@ from clients.batch.bill import FLAG_LOW_CONFIDENCE_AMOUNT
 from clients.batch.extract import extract_bill
 from clients.batch.totals import _Book, collect_entries
 
-LOW = 0.5  # the engine's review threshold
-
-
-def _decided_on(text: str) -> Decimal | None:
-    """The amount a claim would be decided on: None when the bill goes to review for its amount."""
-    bill = extract_bill(text)
-    if bill.amount is None or FLAG_LOW_CONFIDENCE_AMOUNT in bill.flags or bill.confidence("amount") < LOW:
-        return None
-    return bill.amount
+from tests.clients.batch.expense_helpers import decided_amount as _decided_on
 
 
 # --- the two reported bills ------------------------------------------------------------------
