@@ -104,8 +104,10 @@ class ExpenseBillsJob(BaseBatchRunner):
         for line in plan.lines:
             print(line)
         print(f"would write: {args.output}, {args.output.parent / 'policy_extract.json'}" + (f", {args.csv}" if args.csv else ""))
-        # counted as the real run counts: bills are done, refused archive entries failed
-        return BatchOutcome(done=plan.bills, failed=plan.refused, details={"bills": plan.bills})
+        # counted as the real run counts: bills are done; refused archive entries and bills
+        # certain to fail (empty, a type no reader knows) are failed
+        return BatchOutcome(done=plan.bills - plan.unreadable, failed=plan.refused + plan.unreadable,
+                            details={"bills": plan.bills})
 
     @staticmethod
     def _config(args: argparse.Namespace):

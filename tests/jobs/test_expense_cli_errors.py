@@ -236,3 +236,15 @@ def test_a_dry_run_on_an_output_another_run_holds_exits_1_like_the_run(tmp_path,
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_the_dry_run_counts_bills_certain_to_fail_as_the_run_does(tmp_path, job):
+    folder = job["bills"] / "EMP1_Asha_oct"
+    (folder / "tracker.csv").write_text("a,b\n", encoding="utf-8")
+    (folder / "empty.png").write_bytes(b"")
+    dry = cli(tmp_path, "--policy", job["policy"], "--folders", job["bills"], "-o", job["out"], "--dry-run")
+    real = cli(tmp_path, "--policy", job["policy"], "--folders", job["bills"], "-o", job["out"])
+    assert dry.returncode == real.returncode == 2, (dry.stderr, real.stderr)
+    assert "will fail: tracker.csv: unsupported_extension: .csv" in dry.stdout
+    assert "will fail: empty.png: empty: empty_file" in dry.stdout
+    assert "summary: done=1 skipped=0 failed=2" in dry.stderr and "summary: done=1 skipped=0 failed=2" in real.stderr

@@ -27,6 +27,7 @@ class DryRunPlan:
     lines: list[str]  # to print
     bills: int  # bills the run would read
     refused: int  # archive entries the run would refuse (each a failure in the run's summary)
+    unreadable: int = 0  # bills certain to fail (empty, a type no reader knows): failures too
 
 
 def _context_text(name: str) -> str:
@@ -46,6 +47,7 @@ def plan_run(
     lines: list[str] = []
     total = 0
     refused = 0
+    unreadable = 0
     if zip_path is not None:
         lines.append(f"bills: {zip_path} (ZIP, not extracted in a dry run)")
         try:
@@ -76,8 +78,30 @@ def plan_run(
             ctx = ", ".join(f"{k}={v}" for k, v in folder.context.model_dump(exclude_defaults=True).items())
             lines.append(f"  {folder.folder_name}: {len(folder.bills)} bill(s)  [{ctx or 'no id/name/month in the folder name'}]")
             total += len(folder.bills)
-    lines.append(f"total: {total} bill(s)" + (f", {refused} refused archive entr{'y' if refused == 1 else 'ies'}" if refused else ""))
-    return DryRunPlan(lines, total, refused)
+            for bill in folder.bills:
+                reason = certain_failure(bill)
+                if reason is not None:
+                    unreadable += 1
+                    lines.append(f"    will fail: {folder.relative(bill)}: {reason}")
+    lines.append(f"total: {total} bill(s)" + (f", {refused} refused archive entr{'y' if refused == 1 else 'ies'}" if refused else "")
+                 + (f", {unreadable} certain to fail" if unreadable else ""))
+    return DryRunPlan(lines, total, refused, unreadable)
+
+
+def certain_failure(path: Path) -> str | None:
+    """Why the run will fail to read a bill, when that shows without reading it (the same
+    error type the run reports), else None."""
+    from framework.documents.sniff import SUPPORTED_EXTENSIONS
+
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_EXTENSIONS:
+        return f"unsupported_extension: {suffix or '(none)'}"
+    try:
+        if path.stat().st_size == 0:
+            return "empty: empty_file"
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    return None
 
 
 def describe(
