@@ -344,3 +344,16 @@ def test_docs_mention_rechunking_and_input_moved(capsys):
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index("### batch_rag_ingest"):readme.index("### batch_rag_queries")]
     assert "--input-moved" in section
+
+
+def test_the_dry_run_reports_empty_and_too_large_files_as_the_run_does(tmp_path, docs, capsys, monkeypatch):
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "big.txt").write_text("a" * 5000)
+    monkeypatch.setenv("MAX_FILE_BYTES", "4000")
+    capsys.readouterr()
+    assert ingest(tmp_path, "--dry-run") == 2
+    out = capsys.readouterr()
+    assert "refuse  empty.txt (empty [empty_file]" in out.out and "refuse  big.txt (too_large" in out.out
+    assert "summary: done=3 skipped=0 failed=2" in out.err
+    assert ingest(tmp_path) == 2
+    assert "summary: done=3 skipped=0 failed=2" in capsys.readouterr().err

@@ -38,6 +38,18 @@ _UNCACHED_CODES = {"unexpected_error", "out_of_memory"}
 _SNIFF_TO_TYPE = {"pdf": "pdf", "docx": "docx", "image": "image", "html": "html", "text": "text"}
 
 
+def size_problem(size: int, settings: Settings) -> tuple[str, str, str] | None:
+    """(kind, message, code) of a file its size alone rules out, else None: what `extract`
+    reports for it, so a dry run can say it without reading the file."""
+    if size == 0:
+        return "empty", "the file is empty (0 bytes)", "empty_file"
+    limit = settings.max_file_bytes
+    if size > limit:
+        return ("too_large", f"the file is {size:,} bytes ({size / 2**20:.1f} MB), above the limit of "
+                f"{limit:,} bytes (MAX_FILE_BYTES)", "file_too_large")
+    return None
+
+
 class DocumentProcessor:
     SUPPORTED_EXTENSIONS: frozenset[str] = SUPPORTED_EXTENSIONS
 
@@ -63,13 +75,9 @@ class DocumentProcessor:
             size = path.stat().st_size
             if not path.is_file():
                 return self._failed(path, b"", "corrupt", "the path is not a regular file", "not_a_file", size=0)
-            if size > self.settings.max_file_bytes:
-                return self._failed(
-                    path, b"", "too_large",
-                    f"the file is {size / 2**20:.1f} MB, above the {self.settings.max_file_bytes / 2**20:.0f} MB "
-                    "limit (MAX_FILE_BYTES)",
-                    "file_too_large", size=size,
-                )
+            problem = size_problem(size, self.settings)
+            if problem is not None and problem[0] == "too_large":
+                return self._failed(path, b"", *problem, size=size)
             data = path.read_bytes()
         except FileNotFoundError:
             return self._failed(path, b"", "corrupt", "the file does not exist", "not_found", size=0)

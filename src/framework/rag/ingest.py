@@ -429,6 +429,8 @@ class RagIngest:
         Files whose size or mtime changed are hashed to tell an edit from a touch."""
         started = time.monotonic()
         options = self.options
+        from framework.documents.processor import size_problem
+
         report = IngestReport(dry_run=True)
         if options.persist_dir.is_dir():
             store_lock(options.persist_dir).check_free()  # the run would be refused: so is this
@@ -458,6 +460,8 @@ class RagIngest:
                 if listed or self._unchanged(record, file, signature):
                     report.skipped += 1
                     self.echo(f"skip    {file.source}")
+                elif (problem := size_problem(file.size, self.settings)) is not None:
+                    refused(FileFailure(file.source, *problem))  # as the run will report it
                 elif record is None:
                     report.added.append(file.source)
                     self.echo(f"add     {file.source}")
