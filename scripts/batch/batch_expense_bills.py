@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 
 from scripts.batch.base import BaseBatchRunner, BatchOutcome, UsageError
 from scripts.batch.common import OutputPath, add_common_args, apply_framework_overrides, check_output_paths, path_arg
@@ -83,7 +82,11 @@ class ExpenseBillsJob(BaseBatchRunner):
             from framework.config import get_settings
 
             args.output = get_settings().output_dir / "results.json"
-        _refuse_outputs_over_inputs(args)
+        from clients.batch.runner import output_over_input
+
+        conflict = output_over_input(self._config(args))
+        if conflict is not None:
+            raise UsageError(conflict)
         # last, so a bad input flag creates no output folder (policy_extract.json and the
         # cache go next to -o, so its folder is checked too)
         check_output_paths(
@@ -92,18 +95,18 @@ class ExpenseBillsJob(BaseBatchRunner):
 
     def dry_run(self, args: argparse.Namespace) -> BatchOutcome:
         from clients.batch.dry_run import plan_run
-        from clients.batch.runner import own_paths
-
+        from clients.batch.runner import job_outputs, own_paths
         from framework.locking import RunLock
 
         RunLock(args.output).check_free()  # another run writing the same results.json
-        own_files, own_dirs = own_paths(self._config(args))
+        config = self._config(args)
+        own_files, own_dirs = own_paths(config)
         # raises, as the real run does, when there is no bill at all (exit 1)
         plan = plan_run(folders=args.folders, zip_path=args.zip, own_files=own_files, own_dirs=own_dirs)
         print(f"policy: {args.policy}" + (f" (+ rules {args.policy_rules})" if args.policy_rules else ""))
         for line in plan.lines:
             print(line)
-        print(f"would write: {args.output}, {args.output.parent / 'policy_extract.json'}" + (f", {args.csv}" if args.csv else ""))
+        print("would write: " + ", ".join(str(path) for path in job_outputs(config).values()))
         # counted as the real run counts: bills are done; refused archive entries and bills
         # certain to fail (empty, a type no reader knows) are failed
         return BatchOutcome(done=plan.bills - plan.unreadable, failed=plan.refused + plan.unreadable,
@@ -136,28 +139,6 @@ class ExpenseBillsJob(BaseBatchRunner):
             failed=result.bills_failed + len(result.issues),
             details={"results": str(result.results_path), "from_cache": result.bills_cached},
         )
-
-
-def _refuse_outputs_over_inputs(args: argparse.Namespace) -> None:
-    """An output written over the policy, the client addresses, the ZIP or a bill would
-    destroy the input it was made from, and a re-run would read garbage: refused up front."""
-    from clients.batch.folders import NON_BILL_EXTENSIONS
-
-    inputs = {"--policy": args.policy, "--policy-rules": args.policy_rules,
-              "--client-addresses": args.client_addresses, "--zip": args.zip}
-    taken = {Path(p).resolve(): flag for flag, p in inputs.items() if p is not None}
-    outputs = {"-o/--output": args.output, "--csv": args.csv,
-               "policy_extract.json (beside -o)": Path(args.output).parent / "policy_extract.json"}
-    bills_root = Path(args.folders).resolve() if args.folders is not None else None
-    for flag, path in outputs.items():
-        if path is None:
-            continue
-        resolved = Path(path).resolve()
-        if resolved in taken:
-            raise UsageError(f"{flag}: {path} is this run's {taken[resolved]} file; writing there would destroy it")
-        if (bills_root is not None and resolved.is_file() and resolved.is_relative_to(bills_root)
-                and resolved.suffix.lower() not in NON_BILL_EXTENSIONS):
-            raise UsageError(f"{flag}: {path} is a bill in --folders; writing there would destroy it")
 
 
 def main() -> None:

@@ -56,17 +56,6 @@ def positive_float(text: str) -> float:
     return value
 
 
-class _QueryOutcome(BatchOutcome):
-    def exit_code(self) -> ExitCode:
-        # answers from earlier runs count as done: a re-run that only re-reports bad input
-        # lines is partial, not a total failure
-        if self.failed == 0 and self.stopped_reason is None:
-            return ExitCode.SUCCESS
-        if self.done == 0 and self.skipped == 0:
-            return ExitCode.TOTAL
-        return ExitCode.PARTIAL
-
-
 class BatchRagQueries(BaseBatchRunner):
     name = "batch_rag_queries"
     description = "Answer questions from a JSONL file with the RAG store; resumable, rate-limit aware."
@@ -122,7 +111,7 @@ class BatchRagQueries(BaseBatchRunner):
         plan = dry_run_report(args.input, args.output, logger=self.log)
         # counted as the run would count: the questions it would ask are done (unless the
         # API fails them), the invalid lines failed
-        return _QueryOutcome(done=len(plan.todo), skipped=len(plan.skipped), failed=len(plan.problems))
+        return BatchOutcome(done=len(plan.todo), skipped=len(plan.skipped), failed=len(plan.problems))
 
     def run_batch(self, args: argparse.Namespace) -> BatchOutcome:
         from framework.llm import get_llm
@@ -146,7 +135,7 @@ class BatchRagQueries(BaseBatchRunner):
             stopped += f"; {report.not_attempted} question(s) not asked, a re-run continues with them"
         if report.rate_limited:
             self.log.info("the API rate-limited %d request(s); the pool slowed down accordingly", report.rate_limited)
-        return _QueryOutcome(
+        return BatchOutcome(
             done=report.answered,
             skipped=report.skipped,
             failed=report.failed,

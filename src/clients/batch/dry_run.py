@@ -14,7 +14,7 @@ from pathlib import Path
 from framework.errors import ConfigurationError
 
 from clients.batch.archive import plan_archive
-from clients.batch.folders import discover_employee_folders, parse_folder_name, without_files
+from clients.batch.folders import discover_employee_folders, parse_folder_name
 
 
 def no_bills_error(where: Path | str) -> ConfigurationError:
@@ -70,7 +70,7 @@ def plan_run(
         if not total and not refused and not plan.nested:
             raise no_bills_error(zip_path)
     else:
-        found = without_files(discover_employee_folders(Path(folders), ignore=own_files), own_files, own_dirs)
+        found = discover_employee_folders(Path(folders), ignore=own_files, ignore_under=own_dirs)
         if not found:
             raise no_bills_error(folders)
         lines.append(f"bills: {folders}")
@@ -91,17 +91,18 @@ def plan_run(
 def certain_failure(path: Path) -> str | None:
     """Why the run will fail to read a bill, when that shows without reading it (the same
     error type the run reports), else None."""
+    from framework.config import get_settings
+    from framework.documents.processor import size_problem
     from framework.documents.sniff import SUPPORTED_EXTENSIONS
 
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
         return f"unsupported_extension: {suffix or '(none)'}"
     try:
-        if path.stat().st_size == 0:
-            return "empty: empty_file"
+        problem = size_problem(path.stat().st_size, get_settings())
     except OSError as exc:
         return f"unreadable: {exc.strerror or exc}"
-    return None
+    return None if problem is None else f"{problem[0]}: {problem[2]}"
 
 
 def describe(

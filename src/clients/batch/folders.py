@@ -472,14 +472,16 @@ def disk_listing(root: Path) -> ListFn:
 
 
 def discover_employee_folders(
-    root: Path, known_clients: Iterable[str] = (), *, root_name: str | None = None, ignore: Iterable[Path] = ()
+    root: Path, known_clients: Iterable[str] = (), *, root_name: str | None = None,
+    ignore: Iterable[Path] = (), ignore_under: Iterable[Path] = (),
 ) -> list[EmployeeFolder]:
-    """The employee folders under `root`, sorted by name (see the module docstring): wrapping
-    folders are descended into (INFO log), loose non-bill files outside the employee folders
-    skipped (WARNING log). `root_name` names the folder of loose files (an extracted ZIP
-    passes its own name); `ignore` are the job's own files (its outputs, its policy), left out
-    without a word."""
+    """The employee folders under `root` that hold a bill, sorted by name (see the module
+    docstring): wrapping folders are descended into (INFO log), loose non-bill files outside
+    the employee folders skipped (WARNING log). `root_name` names the folder of loose files
+    (an extracted ZIP passes its own name); `ignore` (files) and `ignore_under` (folders) are
+    the job's own inputs, outputs and cache, never bills, left out without a word."""
     root = Path(root)
+    ignore = list(ignore)
     ignored = {Path(p).resolve() for p in ignore}
     known = list(known_clients)
     listing = disk_listing(root)
@@ -525,10 +527,10 @@ def discover_employee_folders(
         name = root_name or root.resolve().name or "bills"
         loose.sort(key=lambda p: p.relative_to(root).as_posix())
         folders.append(EmployeeFolder(name, root, parse_folder_name(name, known), loose))
-    return sorted(folders, key=lambda f: f.folder_name)
+    return _without_files(sorted(folders, key=lambda f: f.folder_name), ignore, ignore_under)
 
 
-def without_files(
+def _without_files(
     folders: list[EmployeeFolder], files: Iterable[Path], under: Iterable[Path] = ()
 ) -> list[EmployeeFolder]:
     """The folders with `files` (and anything below the folders `under`) taken out of their

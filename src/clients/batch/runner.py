@@ -40,7 +40,7 @@ from clients.batch.categories import canonical_category
 from clients.batch.dry_run import no_bills_error
 from clients.batch.duplicates import DuplicateCandidate, find_duplicates
 from clients.batch.engine import EngineInput, decide_batch
-from clients.batch.folders import EmployeeFolder, discover_employee_folders, infer_claim_year, without_files
+from clients.batch.folders import EmployeeFolder, discover_employee_folders, infer_claim_year
 from clients.batch.output import policy_document, results_document, write_csv, write_json_money
 from clients.batch.policy import LoadedPolicy, load_policy
 from clients.batch.schemas import (
@@ -142,20 +142,50 @@ def _make_llm(settings: Settings) -> Any:
     return None if getattr(llm, "is_offline", False) else llm
 
 
+def job_inputs(config: ExpenseJobConfig) -> dict[str, Path]:
+    """The files the job reads besides the bills, by flag."""
+    named = {"--policy": config.policy, "--policy-rules": config.policy_rules,
+             "--client-addresses": config.client_addresses, "--zip": config.zip}
+    return {flag: Path(path) for flag, path in named.items() if path is not None}
+
+
+def job_outputs(config: ExpenseJobConfig) -> dict[str, Path]:
+    """The files the job writes its results to, by flag (policy_extract.json goes beside -o).
+    The --log-file is not one: it is opened before anything else, and only appended to."""
+    output = Path(config.output)
+    named = {"-o/--output": output, f"{POLICY_EXTRACT_NAME} (beside -o)": output.parent / POLICY_EXTRACT_NAME,
+             "--csv": config.csv}
+    return {flag: Path(path) for flag, path in named.items() if path is not None}
+
+
 def own_paths(config: ExpenseJobConfig) -> tuple[list[Path], list[Path]]:
     """The job's own files and folders, which are never bills even when kept inside the bills
-    folder: its inputs (policy, --policy-rules, --client-addresses), its outputs (results.json
-    and its lock, policy_extract.json, the CSV, the --log-file) and, for a folder source, the
-    .cache/ folder (an extracted ZIP lives under .cache/ itself)."""
+    folder: its inputs, its outputs and the lock beside results.json and, for a folder source,
+    the .cache/ folder (an extracted ZIP lives under .cache/ itself)."""
     output = Path(config.output).resolve()
-    files = [
-        p for p in (config.policy, config.policy_rules, config.client_addresses, config.csv, config.log_file)
-        if p is not None
-    ]
-    files += [output, output.parent / POLICY_EXTRACT_NAME, output.with_name(output.name + ".lock"),
-              output.with_name(output.name + ".lock.holder")]
+    files = [*job_inputs(config).values(), *job_outputs(config).values(),
+             output.with_name(output.name + ".lock"), output.with_name(output.name + ".lock.holder")]
+    if config.log_file is not None:
+        files.append(Path(config.log_file))
     dirs = [output.parent / CACHE_DIR_NAME] if config.zip is None else []
     return files, dirs
+
+
+def output_over_input(config: ExpenseJobConfig) -> str | None:
+    """Why an output would destroy an input (the policy, the ZIP, a bill ...), or None.
+    Writing there would lose the input the results were made from."""
+    from clients.batch.folders import NON_BILL_EXTENSIONS
+
+    taken = {path.resolve(): flag for flag, path in job_inputs(config).items()}
+    bills_root = Path(config.folders).resolve() if config.folders is not None else None
+    for flag, path in job_outputs(config).items():
+        resolved = path.resolve()
+        if resolved in taken:
+            return f"{flag}: {path} is this run's {taken[resolved]} file; writing there would destroy it"
+        if (bills_root is not None and resolved.is_file() and resolved.is_relative_to(bills_root)
+                and resolved.suffix.lower() not in NON_BILL_EXTENSIONS):
+            return f"{flag}: {path} is a bill in --folders; writing there would destroy it"
+    return None
 
 
 def run(config: ExpenseJobConfig) -> ExpenseJobResult:
@@ -173,18 +203,19 @@ def run(config: ExpenseJobConfig) -> ExpenseJobResult:
         source: dict[str, Any]
         client_addresses = load_client_addresses(config.client_addresses) if config.client_addresses else None
         known_clients = list(client_addresses) if client_addresses else []
+        own_files, own_dirs = own_paths(config)
         if config.zip is not None:
             extraction = extract_archive(Path(config.zip), cache_root / "archives", config.archive_limits)
             issues.extend(extraction.issues)
             for issue in extraction.issues:  # said like an unreadable bill: one line each
                 log.warning("%s: refused %s: %s: %s", Path(config.zip).name, issue.name, issue.type, issue.message)
-            folders = discover_employee_folders(extraction.root, known_clients, root_name=extraction.root_name)
+            folders = discover_employee_folders(extraction.root, known_clients, root_name=extraction.root_name,
+                                                ignore=own_files, ignore_under=own_dirs)
             source = {"type": "zip", "path": str(config.zip), "sha256": extraction.sha256, "reused_extraction": extraction.reused}
         else:
-            folders = discover_employee_folders(Path(config.folders), known_clients, ignore=own_paths(config)[0])
+            folders = discover_employee_folders(Path(config.folders), known_clients, ignore=own_files,
+                                                ignore_under=own_dirs)
             source = {"type": "folders", "path": str(config.folders)}
-        own_files, own_dirs = own_paths(config)
-        folders = without_files(folders, own_files, own_dirs)
         if not folders and not issues:
             raise no_bills_error(config.zip or config.folders)
 

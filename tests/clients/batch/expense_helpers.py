@@ -82,3 +82,10 @@ def decided_amount(text: str):
     if bill.amount is None or FLAG_LOW_CONFIDENCE_AMOUNT in bill.flags or bill.confidence("amount") < REVIEW_CONFIDENCE:
         return None
     return bill.amount
+
+
+def category_of(rules, cid: str):
+    """The rule of category `cid`, failing with the ids the policy has when it is missing."""
+    rule = rules.category(cid)
+    assert rule is not None, f"no {cid!r} in {[c.id for c in rules.categories]}"
+    return rule

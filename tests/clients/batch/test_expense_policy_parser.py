@@ -7,12 +7,7 @@ from decimal import Decimal
 import pytest
 
 from clients.batch.policy_parser import parse_policy_text, split_sentences
-
-
-def _cat(rules, cid):
-    rule = rules.category(cid)
-    assert rule is not None, f"no {cid!r} in {[c.id for c in rules.categories]}"
-    return rule
+from tests.clients.batch.expense_helpers import category_of as _cat
 
 
 @pytest.mark.parametrize(

@@ -18,13 +18,8 @@ from clients.batch.policy_parser import parse_policy_text
 from clients.batch.dry_run import describe
 from clients.batch.runner import ExpenseJobConfig, own_paths, run
 from framework.config import Settings
+from tests.clients.batch.expense_helpers import category_of as _cat
 from tests.clients.batch.expense_helpers import fields, item
-
-
-def _cat(rules, cid):
-    found = rules.category(cid)
-    assert found is not None, f"no {cid!r} in {[c.id for c in rules.categories]}"
-    return found
 
 
 # --- 1. every currency the bill reader knows ------------------------------------------------

@@ -8,15 +8,10 @@ from decimal import Decimal
 import pytest
 
 from clients.batch.policy_parser import PARSER_NAME, parse_policy_text
-from clients.batch.schemas import CategoryRule, PolicyRules
+from clients.batch.schemas import PolicyRules
+from tests.clients.batch.expense_helpers import category_of as _cat
 
 CONDITIONS = "several limits of one kind, the lowest is used (conditions not modelled)"
-
-
-def _cat(rules: PolicyRules, cid: str) -> CategoryRule:
-    rule = rules.category(cid)
-    assert rule is not None, [c.id for c in rules.categories]
-    return rule
 
 
 def _no_category_warnings(rules: PolicyRules) -> list[str]:
